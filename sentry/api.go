@@ -1,0 +1,195 @@
+package sentry
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Whoami returns GET /api/0/: the token's user and scopes.
+func (c *Client) Whoami(ctx context.Context) (*Index, *Response, error) {
+	var v Index
+	r, err := c.do(ctx, http.MethodGet, c.base, "/api/0/", nil, nil, &v)
+	if err != nil {
+		return nil, r, err
+	}
+	return &v, r, nil
+}
+
+// ListOptions are the paging options shared by lists.
+type ListOptions struct {
+	Query   string
+	Cursor  string
+	PerPage int // 0 = Sentry's default (100)
+}
+
+func (o ListOptions) values() url.Values {
+	q := url.Values{}
+	if o.Query != "" {
+		q.Set("query", o.Query)
+	}
+	if o.Cursor != "" {
+		q.Set("cursor", o.Cursor)
+	}
+	if o.PerPage > 0 {
+		q.Set("per_page", strconv.Itoa(o.PerPage))
+	}
+	return q
+}
+
+// ListOrganizations lists the organizations the user belongs to.
+func (c *Client) ListOrganizations(ctx context.Context, opt ListOptions) ([]Organization, *Response, error) {
+	var v []Organization
+	r, err := c.do(ctx, http.MethodGet, c.base, "/api/0/organizations/", opt.values(), nil, &v)
+	if err != nil {
+		return nil, r, err
+	}
+	c.rememberRegions(v)
+	return v, r, nil
+}
+
+// ListProjects lists an organization's projects.
+func (c *Client) ListProjects(ctx context.Context, org string, opt ListOptions) ([]Project, *Response, error) {
+	p, err := apiPath("/api/0/organizations/%s/projects/", org)
+	if err != nil {
+		return nil, nil, err
+	}
+	var v []Project
+	r, err := c.do(ctx, http.MethodGet, c.orgBase(ctx, org), p, opt.values(), nil, &v)
+	if err != nil {
+		return nil, r, err
+	}
+	return v, r, nil
+}
+
+// IssueListOptions filter an organization's issue list.
+type IssueListOptions struct {
+	Projects    []string // numeric project ids
+	Query       string   // Sentry search syntax; "" sends Sentry's default (is:unresolved)
+	AllStatuses bool     // send an empty query (every status)
+	Sort        string
+	StatsPeriod string
+	Environment string
+	Limit       int
+	Cursor      string
+}
+
+// ListIssues lists an organization's issues.
+func (c *Client) ListIssues(ctx context.Context, org string, opt IssueListOptions) ([]Issue, *Response, error) {
+	p, err := apiPath("/api/0/organizations/%s/issues/", org)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := url.Values{}
+	for _, id := range opt.Projects {
+		q.Add("project", id)
+	}
+	if opt.Query != "" || opt.AllStatuses {
+		q.Set("query", opt.Query)
+	}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("sort", opt.Sort)
+	set("statsPeriod", opt.StatsPeriod)
+	set("environment", opt.Environment)
+	set("cursor", opt.Cursor)
+	if opt.Limit > 0 {
+		q.Set("limit", strconv.Itoa(opt.Limit))
+	}
+	var v []Issue
+	r, err := c.do(ctx, http.MethodGet, c.orgBase(ctx, org), p, q, nil, &v)
+	if err != nil {
+		return nil, r, err
+	}
+	return v, r, nil
+}
+
+// issuePath is the org-scoped issue path when org is known (which also
+// accepts short ids), else the top-level one (numeric ids only).
+func (c *Client) issuePath(ctx context.Context, org, id, suffix string) (*url.URL, string, error) {
+	if org == "" {
+		p, err := apiPath("/api/0/issues/%s/"+suffix, id)
+		return c.base, p, err
+	}
+	p, err := apiPath("/api/0/organizations/%s/issues/%s/"+suffix, org, id)
+	if err != nil {
+		return nil, "", err
+	}
+	return c.orgBase(ctx, org), p, nil
+}
+
+// GetIssue returns an issue's details. id is numeric, or a short id when org is set.
+func (c *Client) GetIssue(ctx context.Context, org, id string) (*Issue, *Response, error) {
+	base, p, err := c.issuePath(ctx, org, id, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	var v Issue
+	r, err := c.do(ctx, http.MethodGet, base, p, nil, nil, &v)
+	if err != nil {
+		return nil, r, err
+	}
+	return &v, r, nil
+}
+
+// LatestEvent returns an issue's most recent event.
+func (c *Client) LatestEvent(ctx context.Context, org, id string) (*Event, *Response, error) {
+	base, p, err := c.issuePath(ctx, org, id, "events/latest/")
+	if err != nil {
+		return nil, nil, err
+	}
+	var v Event
+	r, err := c.do(ctx, http.MethodGet, base, p, nil, nil, &v)
+	if err != nil {
+		return nil, r, err
+	}
+	return &v, r, nil
+}
+
+// IssueUpdate is the body of PUT .../issues/{id}/; only set fields are sent.
+type IssueUpdate struct {
+	Status        string         `json:"status,omitempty"`
+	StatusDetails map[string]any `json:"statusDetails,omitempty"`
+}
+
+// UpdateIssue changes an issue and returns it as Sentry re-read it.
+func (c *Client) UpdateIssue(ctx context.Context, org, id string, u IssueUpdate) (*Issue, *Response, error) {
+	base, p, err := c.issuePath(ctx, org, id, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	var v Issue
+	r, err := c.do(ctx, http.MethodPut, base, p, nil, u, &v)
+	if err != nil {
+		return nil, r, err
+	}
+	return &v, r, nil
+}
+
+// ReleaseListOptions filter an organization's releases.
+type ReleaseListOptions struct {
+	Projects []string // numeric project ids
+	ListOptions
+}
+
+// ListReleases lists an organization's releases, newest first.
+func (c *Client) ListReleases(ctx context.Context, org string, opt ReleaseListOptions) ([]Release, *Response, error) {
+	p, err := apiPath("/api/0/organizations/%s/releases/", org)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := opt.values()
+	for _, id := range opt.Projects {
+		q.Add("project", id)
+	}
+	var v []Release
+	r, err := c.do(ctx, http.MethodGet, c.orgBase(ctx, org), p, q, nil, &v)
+	if err != nil {
+		return nil, r, err
+	}
+	return v, r, nil
+}

@@ -1,0 +1,447 @@
+// Package sentry is a typed client for the parts of the Sentry web API that
+// sentry-mcp uses. It knows nothing of MCP.
+package sentry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultBaseURL is sentry.io.
+const DefaultBaseURL = "https://sentry.io"
+
+// maxBody caps how much of a response is read.
+const maxBody = 16 << 20
+
+// TokenSource supplies the bearer token for each request.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+}
+
+// StaticToken is a TokenSource that always returns the same token.
+type StaticToken string
+
+// Token implements TokenSource.
+func (t StaticToken) Token(context.Context) (string, error) { return string(t), nil }
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL of the Sentry instance, e.g. https://sentry.io. Plain http is
+	// accepted only for loopback hosts.
+	BaseURL string
+	// Token supplies the bearer token; nil sends no Authorization header.
+	Token TokenSource
+	// UserAgent is sent with every request.
+	UserAgent string
+	// HTTPClient is used for all requests; nil means a client with
+	// keep-alive and sane timeouts.
+	HTTPClient *http.Client
+	// TrustedHosts are extra host[:port]s (besides the base URL's host and,
+	// for sentry.io, its region hosts) that an organization's regionUrl may
+	// point at. Turning it on also turns on region routing.
+	TrustedHosts []string
+}
+
+// Client talks to one Sentry instance. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	token     TokenSource
+	userAgent string
+	http      *http.Client
+	trusted   []string
+	regional  bool
+
+	mu      sync.Mutex
+	regions map[string]*url.URL // org slug or id -> API base
+}
+
+// NewClient validates cfg and returns a client.
+func NewClient(cfg Config) (*Client, error) {
+	raw := cfg.BaseURL
+	if raw == "" {
+		raw = DefaultBaseURL
+	}
+	base, err := ParseBaseURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: defaultTransport(), Timeout: 60 * time.Second}
+	}
+	ua := cfg.UserAgent
+	if ua == "" {
+		ua = "sentry-mcp"
+	}
+	c := &Client{base: base, token: cfg.Token, userAgent: ua, http: hc, regions: map[string]*url.URL{}}
+	for _, h := range cfg.TrustedHosts {
+		c.trusted = append(c.trusted, strings.ToLower(h))
+	}
+	c.regional = isSentryIO(base.Hostname()) || len(c.trusted) > 0
+	return c, nil
+}
+
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return t
+}
+
+// ParseBaseURL checks a Sentry base URL: https, or http only on a loopback
+// host; no userinfo, query or fragment. The path is dropped of a trailing slash.
+func ParseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("invalid Sentry URL %q: want something like https://sentry.io or https://sentry.example.com", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("invalid Sentry URL %q: it must not contain credentials, a query or a fragment", raw)
+	}
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("refusing plain http for %s: use https (plain http is allowed only for 127.0.0.1, ::1 and localhost)", u.Host)
+	}
+	u.Host = strings.ToLower(u.Host)
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// IsLoopback reports whether host is localhost or a loopback IP.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func isSentryIO(host string) bool {
+	host = strings.ToLower(host)
+	return host == "sentry.io" || strings.HasSuffix(host, ".sentry.io")
+}
+
+// BaseURL returns the configured base URL.
+func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
+
+// IsSentryURL reports whether u points at the configured Sentry: its host,
+// or for sentry.io any *.sentry.io host over https, or a trusted host.
+func (c *Client) IsSentryURL(u *url.URL) bool {
+	if u == nil || u.User != nil || u.Host == "" {
+		return false
+	}
+	host := strings.ToLower(u.Host)
+	if u.Scheme == c.base.Scheme && host == c.base.Host {
+		return true
+	}
+	if isSentryIO(c.base.Hostname()) && u.Scheme == "https" && u.Port() == "" && isSentryIO(u.Hostname()) {
+		return true
+	}
+	for _, t := range c.trusted {
+		if host == t && (u.Scheme == "https" || IsLoopback(u.Hostname())) {
+			return true
+		}
+	}
+	return false
+}
+
+var segmentRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+// ValidSlug reports whether s can stand as one path segment: an
+// organization or project slug or id, an issue id or short id.
+func ValidSlug(s string) bool { return segmentRE.MatchString(s) }
+
+// apiPath fills each %s of format with a validated, escaped path segment.
+func apiPath(format string, vals ...string) (string, error) {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		if !ValidSlug(v) {
+			return "", &InvalidArgumentError{Value: v}
+		}
+		args[i] = url.PathEscape(v)
+	}
+	return fmt.Sprintf(format, args...), nil
+}
+
+// InvalidArgumentError is returned, before any request, for a value that
+// cannot be part of a Sentry API path.
+type InvalidArgumentError struct{ Value string }
+
+func (e *InvalidArgumentError) Error() string {
+	v := e.Value
+	if len(v) > 64 {
+		v = v[:64] + "..."
+	}
+	return fmt.Sprintf("%q is not a valid Sentry slug or id (letters, digits, '-' and '_' only)", v)
+}
+
+// RateLimit is what Sentry's X-Sentry-Rate-Limit-* headers said. Zero values
+// mean the header was absent (self-hosted sends none).
+type RateLimit struct {
+	Limit, Remaining                     int
+	Reset                                time.Time
+	ConcurrentLimit, ConcurrentRemaining int
+	Present                              bool
+}
+
+func parseRateLimit(h http.Header) RateLimit {
+	var rl RateLimit
+	num := func(name string) int {
+		v := h.Get(name)
+		if v == "" {
+			return 0
+		}
+		rl.Present = true
+		n, _ := strconv.Atoi(strings.TrimSpace(v))
+		return n
+	}
+	rl.Limit = num("X-Sentry-Rate-Limit-Limit")
+	rl.Remaining = num("X-Sentry-Rate-Limit-Remaining")
+	if r := num("X-Sentry-Rate-Limit-Reset"); r > 0 {
+		rl.Reset = time.Unix(int64(r), 0)
+	}
+	rl.ConcurrentLimit = num("X-Sentry-Rate-Limit-ConcurrentLimit")
+	rl.ConcurrentRemaining = num("X-Sentry-Rate-Limit-ConcurrentRemaining")
+	return rl
+}
+
+// Error is a non-2xx answer from Sentry.
+type Error struct {
+	StatusCode int
+	Method     string
+	Path       string // request path, without query
+	Detail     string // Sentry's "detail" (or the body's first line)
+	Code       string // for structured details like {"code": "sso-required"}
+	RateLimit  RateLimit
+}
+
+func (e *Error) Error() string {
+	d := e.Detail
+	if d == "" {
+		d = http.StatusText(e.StatusCode)
+	}
+	return fmt.Sprintf("sentry: %s %s: %d %s", e.Method, e.Path, e.StatusCode, d)
+}
+
+// StatusCode returns the HTTP status of a Sentry error, or 0.
+func StatusCode(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.StatusCode
+	}
+	return 0
+}
+
+func decodeError(resp *http.Response, body []byte) *Error {
+	e := &Error{StatusCode: resp.StatusCode, Method: resp.Request.Method, Path: resp.Request.URL.Path, RateLimit: parseRateLimit(resp.Header)}
+	var v struct {
+		Detail json.RawMessage `json:"detail"`
+		Info   string          `json:"info"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &v) == nil {
+		var s string
+		var obj struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}
+		switch {
+		case json.Unmarshal(v.Detail, &s) == nil && s != "":
+			e.Detail = s
+		case json.Unmarshal(v.Detail, &obj) == nil && (obj.Message != "" || obj.Code != ""):
+			e.Detail, e.Code = obj.Message, obj.Code
+		case v.Info != "":
+			e.Detail = v.Info
+		case len(v.Error) > 0:
+			e.Detail = compactJSON(v.Error)
+		}
+	}
+	if e.Detail == "" {
+		e.Detail = firstLine(body)
+	}
+	return e
+}
+
+func compactJSON(b []byte) string {
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) != nil {
+		return string(b)
+	}
+	return buf.String()
+}
+
+func firstLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if strings.HasPrefix(s, "<") { // an HTML page says nothing useful
+		return ""
+	}
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
+
+// Response carries what a call learned besides its body.
+type Response struct {
+	Page      Page
+	RateLimit RateLimit
+	DirectHit bool
+}
+
+// do sends one request to base+path and decodes a JSON answer into out.
+func (c *Client) do(ctx context.Context, method string, base *url.URL, path string, q url.Values, body, out any) (*Response, error) {
+	u := *base
+	u.Path = base.Path + path
+	u.RawPath = ""
+	u.RawQuery = q.Encode()
+	if !c.IsSentryURL(&u) { // the token goes to the configured Sentry only
+		return nil, fmt.Errorf("sentry: refusing to send a request to %s, which is not the configured Sentry", u.Host)
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != nil {
+		tok, err := c.token.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, &NetworkError{Method: method, Host: u.Host, Err: scrubURLError(err)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, &NetworkError{Method: method, Host: u.Host, Err: err}
+	}
+	r := &Response{RateLimit: parseRateLimit(resp.Header), DirectHit: resp.Header.Get("X-Sentry-Direct-Hit") == "1"}
+	r.Page = parsePage(resp.Header)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return r, decodeError(resp, data)
+	}
+	if out != nil && len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return r, &DecodeError{Method: method, Path: u.Path, Err: err}
+		}
+	}
+	return r, nil
+}
+
+// NetworkError is a failure to reach Sentry or read its answer.
+type NetworkError struct {
+	Method, Host string
+	Err          error
+}
+
+func (e *NetworkError) Error() string {
+	return fmt.Sprintf("sentry: %s to %s failed: %v", e.Method, e.Host, e.Err)
+}
+func (e *NetworkError) Unwrap() error { return e.Err }
+
+// scrubURLError drops the URL (which may carry query values) from a
+// *url.Error, keeping the cause.
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// DecodeError is a 2xx answer whose body was not the JSON expected.
+type DecodeError struct {
+	Method, Path string
+	Err          error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("sentry: %s %s: unexpected response: %v", e.Method, e.Path, e.Err)
+}
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// orgBase returns the API base for an organization: its region on
+// multi-region Sentry, else the configured base. Lookups are cached; a
+// failed lookup falls back to the base URL, which serves every region.
+func (c *Client) orgBase(ctx context.Context, org string) *url.URL {
+	if !c.regional {
+		return c.base
+	}
+	c.mu.Lock()
+	b, ok := c.regions[org]
+	c.mu.Unlock()
+	if ok {
+		return b
+	}
+	q := url.Values{"query": {"slug:" + org}}
+	if _, err := strconv.ParseUint(org, 10, 64); err == nil {
+		q.Set("query", "id:"+org)
+	}
+	var orgs []Organization
+	if _, err := c.do(ctx, http.MethodGet, c.base, "/api/0/organizations/", q, nil, &orgs); err != nil {
+		return c.base // not cached: a later call may learn it
+	}
+	c.rememberRegions(orgs)
+	c.mu.Lock()
+	b, ok = c.regions[org]
+	if !ok {
+		c.regions[org] = c.base
+		b = c.base
+	}
+	c.mu.Unlock()
+	return b
+}
+
+func (c *Client) rememberRegions(orgs []Organization) {
+	if !c.regional {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, o := range orgs {
+		b := c.base
+		if o.Links.RegionURL != "" {
+			if u, err := url.Parse(strings.TrimRight(o.Links.RegionURL, "/")); err == nil && u.RawQuery == "" && u.Fragment == "" && c.IsSentryURL(u) {
+				b = u
+			}
+		}
+		if o.Slug != "" {
+			c.regions[o.Slug] = b
+		}
+		if id := string(o.ID); id != "" {
+			c.regions[id] = b
+		}
+	}
+}
