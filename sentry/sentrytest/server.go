@@ -1,0 +1,458 @@
+// Package sentrytest is a faithful fake of Sentry's web API (the REST API
+// under /api/0/) served over real HTTP, for tests and for the demo mode.
+//
+// It reproduces Sentry's routes (trailing slashes included), bearer token
+// authentication with Sentry's 401 bodies, scopes expanded by Sentry's
+// hierarchy and checked per endpoint, Link header pagination, issue search,
+// issue updates, error bodies and rate-limit headers, as described in
+// /work/shared/sentry-api/BEHAVIOUR.md. Objects are built from Sentry's
+// published JSON examples (embedded from examples/), so they have Sentry's
+// shapes and fields.
+//
+// Where Sentry's behaviour is less convenient than one might expect, the fake
+// follows Sentry:
+//   - an unknown route with a trailing slash is a 404 with an empty body
+//     (CatchallEndpoint); without the slash it is the plain-text hint;
+//   - PUT validation errors are DRF field errors, e.g.
+//     {"status": ["\"x\" is not a valid choice."]} or
+//     {"statusDetails": {"inRelease": ["Unable to find a release with the given version."]}};
+//     only parse errors and update_groups refusals use {"detail": ...};
+//   - statusDetails of a release resolution carries "actor" (the user);
+//   - issue lists cap limit at 100 (the paginator's max_limit) rather than
+//     refusing larger values;
+//   - statsPeriod= (empty) is invalid on the organization issue list.
+//
+// Simplifications: issue lists page by offset (cursors "0:{offset}:{prev}");
+// without statsPeriod/start/end no date window is applied (Sentry's default
+// is 90 days, its retention); membership is open (every project of an org is
+// accessible); there are no repositories, so inCommit never validates.
+package sentrytest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options tune the fake.
+type Options struct {
+	// SelfHosted drops the X-Sentry-Rate-Limit-* headers and all rate
+	// limiting, as self-hosted Sentry does.
+	SelfHosted bool
+	// EnforceRateLimits answers 429 once a caller exceeds an endpoint's
+	// configured limit. Off by default; the headers are sent either way
+	// (unless SelfHosted), with honest counts.
+	EnforceRateLimits bool
+	// RegionURL is every organization's links.regionUrl; "" is the
+	// server's own URL.
+	RegionURL string
+	// Now is the clock for token expiry, rate-limit windows, statsPeriod
+	// and stats; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is a running fake Sentry.
+type Server struct {
+	// URL is the base URL, e.g. "http://127.0.0.1:41234" (no trailing slash).
+	URL string
+
+	ts   *httptest.Server
+	h    *handler
+	data *Data
+	opts Options
+
+	mu     sync.Mutex // tokens
+	tokens map[string]*apiToken
+
+	logMu      sync.Mutex // requests and fault injection
+	requests   []Request
+	failN      int
+	failStatus int
+	failBody   string
+
+	rl rateLimiter
+}
+
+// Request is one request the fake received.
+type Request struct {
+	Method, Path, RawQuery, Host string
+	Authorization                string // raw header value as received
+	Body                         []byte
+}
+
+type apiToken struct {
+	scopes  []string // expanded, sorted
+	expires time.Time
+	expired bool
+}
+
+// NewServer starts a fake Sentry on a loopback port serving data (nil means
+// DemoData()). Close it when done.
+func NewServer(data *Data, opts Options) *Server {
+	if data == nil {
+		data = DemoData()
+	}
+	s := &Server{data: data, opts: opts, tokens: map[string]*apiToken{}}
+	s.h = &handler{s: s}
+	s.ts = httptest.NewServer(s.h)
+	s.URL = s.ts.URL
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.ts.Close() }
+
+// Handler returns the server's handler, to mount it elsewhere.
+func (s *Server) Handler() http.Handler { return s.h }
+
+func (s *Server) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// AddToken registers a bearer token of the data's user. Its scopes are
+// stored expanded by Sentry's hierarchy and sorted; it expires 30 days
+// after Now().
+func (s *Server) AddToken(token string, scopes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[token] = &apiToken{scopes: ExpandScopes(scopes...), expires: s.now().Add(30 * 24 * time.Hour)}
+}
+
+// ExpireToken makes later requests with the token fail with 401
+// {"detail": "Token expired"}.
+func (s *Server) ExpireToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.tokens[token]; ok {
+		t.expired = true
+	}
+}
+
+// TokenScopes returns a registered token's stored (expanded) scopes.
+func (s *Server) TokenScopes(token string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.tokens[token]; ok {
+		return slices.Clone(t.scopes)
+	}
+	return nil
+}
+
+// Requests returns every request received so far, in order.
+func (s *Server) Requests() []Request {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		r.Body = slices.Clone(r.Body)
+		out[i] = r
+	}
+	return out
+}
+
+// ResetRequests forgets the recorded requests.
+func (s *Server) ResetRequests() {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.requests = nil
+}
+
+// FailNext makes the next n requests (any route) answer status with body
+// (Content-Type application/json) before authentication. An empty body
+// with status 500 becomes Sentry's {"detail": "Internal Error", "errorId": ...}.
+func (s *Server) FailNext(n int, status int, body string) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.failN, s.failStatus, s.failBody = n, status, body
+}
+
+// Issue returns the current state of an issue (the issue details shape, a
+// deep copy), or nil if there is none.
+func (s *Server) Issue(id string) map[string]any {
+	s.data.mu.Lock()
+	defer s.data.mu.Unlock()
+	o, is := s.data.issueByID(id)
+	if is == nil {
+		return nil
+	}
+	v := &view{s: s, d: s.data, now: s.now()}
+	return v.issueDetails(o, is, nil)
+}
+
+// InternalErrorBody is a body like Sentry's 500 responses, for FailNext.
+func InternalErrorBody() string {
+	return fmt.Sprintf(`{"detail":"Internal Error","errorId":"%s"}`, hexID("error", time.Now().String()))
+}
+
+type handler struct{ s *Server }
+
+// maxBody bounds what is read (and recorded) of a request body.
+const maxBody = 8 << 20
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := h.s
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			writeJSON(w, 500, map[string]any{"detail": "Internal Error", "errorId": hexID("panic", fmt.Sprint(p))})
+		}
+	}()
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+
+	s.logMu.Lock()
+	s.requests = append(s.requests, Request{
+		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host,
+		Authorization: r.Header.Get("Authorization"), Body: body,
+	})
+	fail := s.failN > 0
+	status, fbody := s.failStatus, s.failBody
+	if fail {
+		s.failN--
+	}
+	s.logMu.Unlock()
+	if fail {
+		if fbody == "" && status == 500 {
+			fbody = InternalErrorBody()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, fbody)
+		return
+	}
+
+	c := &call{s: s, w: w, r: r, body: body, q: parseQuery(r.URL.RawQuery), method: r.Method}
+	path := r.URL.Path
+	if !strings.HasPrefix(path, "/api/") {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(404)
+		io.WriteString(w, "<h1>Not Found</h1><p>The requested resource was not found on this server.</p>")
+		return
+	}
+	rt, params := match(path)
+	c.route, c.p = rt, params
+
+	// Sentry's auth middleware resolves the bearer before the rate limit
+	// middleware, which keys on the user (or the IP when there is none).
+	tok, authErr := s.authenticate(r)
+	c.tok = tok
+	key := "ip:" + remoteIP(r)
+	if tok != nil && authErr == "" {
+		key = "user:" + fmt.Sprint(s.data.userID())
+	}
+	name, limit, window := "catchall", 470, 1
+	if rt != nil {
+		name, limit, window = rt.rateLimit(r.Method)
+	}
+	if !s.opts.SelfHosted {
+		st := s.rl.hit(key+"|"+name+"|"+r.Method, limit, window, s.now())
+		defer s.rl.done(key + "|" + name + "|" + r.Method)
+		hd := w.Header()
+		hd.Set("X-Sentry-Rate-Limit-Limit", fmt.Sprint(limit))
+		hd.Set("X-Sentry-Rate-Limit-Remaining", fmt.Sprint(max(limit-st.count, 0)))
+		hd.Set("X-Sentry-Rate-Limit-Reset", fmt.Sprint(st.reset))
+		hd.Set("X-Sentry-Rate-Limit-ConcurrentLimit", fmt.Sprint(concurrentLimit))
+		hd.Set("X-Sentry-Rate-Limit-ConcurrentRemaining", fmt.Sprint(max(concurrentLimit-st.concurrent, 0)))
+		if s.opts.EnforceRateLimits && (st.count > limit || st.concurrent > concurrentLimit) {
+			msg := fmt.Sprintf("You are attempting to use this endpoint too frequently. Limit is %d requests in %d seconds", limit, window)
+			if st.count <= limit {
+				msg = fmt.Sprintf("You are attempting to go above the allowed concurrency for this endpoint. Concurrency limit is %d", concurrentLimit)
+			}
+			b, _ := json.Marshal(map[string]string{"detail": msg})
+			hd.Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(429)
+			w.Write(b)
+			return
+		}
+	}
+
+	if rt == nil {
+		catchAll(w, r)
+		return
+	}
+	if authErr != "" {
+		c.unauthorized(authErr)
+		return
+	}
+	if rt.perm != nil {
+		if tok == nil {
+			c.unauthorized(msgNoCredentials)
+			return
+		}
+		if !anyScope(tok.scopes, rt.perm[r.Method]) {
+			c.detail(403, msgForbidden)
+			return
+		}
+	}
+	fn := rt.handlers[r.Method]
+	if fn == nil && r.Method == http.MethodHead {
+		fn = rt.handlers[http.MethodGet]
+	}
+	if fn == nil {
+		if r.Method == http.MethodOptions {
+			writeJSON(w, 200, map[string]any{"name": rt.name, "description": "", "renders": []any{"application/json"}, "parses": []any{"application/json", "application/x-www-form-urlencoded", "multipart/form-data"}})
+			return
+		}
+		c.detail(405, fmt.Sprintf("Method %q not allowed.", r.Method))
+		return
+	}
+	s.data.mu.Lock()
+	defer s.data.mu.Unlock()
+	c.d = s.data
+	c.v = &view{s: s, d: s.data, now: s.now()}
+	fn(c)
+}
+
+func (d *Data) userID() any {
+	if d.User == nil {
+		return nil
+	}
+	return d.User["id"]
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// authenticate follows UserAuthTokenAuthentication: it returns the token
+// (nil when no bearer was sent) and the 401 detail on failure.
+func (s *Server) authenticate(r *http.Request) (*apiToken, string) {
+	parts := strings.Fields(r.Header.Get("Authorization"))
+	if len(parts) == 0 || !strings.EqualFold(parts[0], "bearer") {
+		return nil, ""
+	}
+	if len(parts) == 1 {
+		return nil, "Invalid token header. No credentials provided."
+	}
+	if len(parts) > 2 {
+		return nil, "Invalid token header. Token string should not contain spaces."
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[parts[1]]
+	if !ok {
+		return nil, msgInvalidToken
+	}
+	if t.expired || !s.now().Before(t.expires) {
+		return t, msgTokenExpired
+	}
+	cp := *t
+	return &cp, ""
+}
+
+// catchAll is sentry.api.endpoints.catchall.CatchallEndpoint.
+func catchAll(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasSuffix(r.URL.Path, "/") {
+		help := "Route not found, did you forget a trailing slash?"
+		suggestion := "try: " + r.URL.Path + "/"
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			writeJSON(w, 404, map[string]any{"info": help + " " + suggestion})
+			return
+		}
+		arrow := strings.Repeat(" ", len(suggestion)-1) + "^"
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(404)
+		io.WriteString(w, help+"\n\n"+suggestion+"\n"+arrow+"\n")
+		return
+	}
+	// Django's HttpResponse(status=404): no body.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(404)
+}
+
+// call is one request being answered.
+type call struct {
+	s      *Server
+	w      http.ResponseWriter
+	r      *http.Request
+	body   []byte
+	q      query
+	p      map[string]string
+	method string
+	route  *route
+	tok    *apiToken
+	d      *Data
+	v      *view
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status, v = 500, map[string]any{"detail": "Internal Error"}
+		b.Reset()
+		enc.Encode(v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, strings.TrimSuffix(b.String(), "\n"))
+}
+
+func (c *call) json(status int, v any) { writeJSON(c.w, status, v) }
+
+func (c *call) detail(status int, msg string) {
+	c.json(status, map[string]any{"detail": msg})
+}
+
+func (c *call) notFound() { c.detail(404, msgNotFound) }
+
+func (c *call) unauthorized(msg string) {
+	c.w.Header().Set("WWW-Authenticate", `xBasic realm="api"`)
+	c.detail(401, msg)
+}
+
+func (c *call) internalError() {
+	c.json(500, map[string]any{"detail": "Internal Error", "errorId": hexID("error", c.r.URL.String(), c.s.now().String())})
+}
+
+// origin is the scheme and host the request was made to.
+func (c *call) origin() string {
+	scheme := "http"
+	if c.r.TLS != nil {
+		scheme = "https"
+	}
+	if c.r.Host == "" {
+		return c.s.URL
+	}
+	return scheme + "://" + c.r.Host
+}
+
+// allowed is the object permission check: the token's scopes bounded by
+// the user's role in the organization, then the endpoint's any-of list.
+func (c *call) allowed(o *Org) bool {
+	if c.route.perm == nil {
+		return true
+	}
+	return anyScope(effectiveScopes(c.tok.scopes, o.Role), c.route.perm[c.method])
+}
+
+// org resolves {org} (slug or id): 404 when unknown, 403 when the role
+// forbids. It answers and returns nil on failure.
+func (c *call) org() *Org {
+	o := c.d.org(c.p["org"])
+	if o == nil {
+		c.notFound()
+		return nil
+	}
+	if !c.allowed(o) {
+		c.detail(403, msgForbidden)
+		return nil
+	}
+	return o
+}
