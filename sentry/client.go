@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -269,9 +270,53 @@ func decodeError(resp *http.Response, body []byte) *Error {
 		}
 	}
 	if e.Detail == "" {
+		e.Detail = fieldErrors(body)
+	}
+	if e.Detail == "" {
 		e.Detail = firstLine(body)
 	}
 	return e
+}
+
+// fieldErrors flattens Django REST framework validation errors such as
+// {"statusDetails": {"inRelease": ["Unable to find a release..."]}} into
+// "statusDetails.inRelease: Unable to find a release...".
+func fieldErrors(body []byte) string {
+	var v map[string]any
+	if json.Unmarshal(body, &v) != nil || len(v) == 0 {
+		return ""
+	}
+	var parts []string
+	var walk func(prefix string, x any)
+	walk = func(prefix string, x any) {
+		switch x := x.(type) {
+		case string:
+			parts = append(parts, strings.TrimPrefix(prefix+": ", ": ")+x)
+		case []any:
+			for _, y := range x {
+				walk(prefix, y)
+			}
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				p := k
+				if prefix != "" {
+					p = prefix + "." + k
+				}
+				walk(p, x[k])
+			}
+		}
+	}
+	walk("", v)
+	s := strings.Join(parts, "; ")
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
 }
 
 func compactJSON(b []byte) string {

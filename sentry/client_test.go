@@ -51,6 +51,7 @@ func TestErrorsCarryDetailAndRateLimit(t *testing.T) {
 		{404, "text/plain", "Route not found, did you forget a trailing slash?\nmore", "Route not found, did you forget a trailing slash?", ""},
 		{400, "application/json", `{"error":{"params":{"stats_period":{"message":"Invalid stats_period."}}}}`, `{"params":{"stats_period":{"message":"Invalid stats_period."}}}`, ""},
 		{502, "text/html", "<html><body>Bad Gateway</body></html>", "", ""},
+		{400, "application/json", `{"statusDetails": {"inRelease": ["Unable to find a release with the given version."]}, "status": ["\"fixed\" is not a valid choice."]}`, `status: "fixed" is not a valid choice.; statusDetails.inRelease: Unable to find a release with the given version.`, ""},
 	}
 	for _, tt := range tests {
 		c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
