@@ -2,7 +2,7 @@ package schemas
 
 // Page is embedded in every list output.
 type Page struct {
-	NextCursor string `json:"next_cursor,omitempty" jsonschema_description:"Pass as cursor to get the next page; absent on the last page."`
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // WhoamiOutput is whoami's output.
@@ -12,7 +12,7 @@ type WhoamiOutput struct {
 	TokenScopes   []string `json:"token_scopes,omitempty"`
 	Granted       []string `json:"granted_scopes,omitempty"`
 	ReadOnly      bool     `json:"read_only,omitempty"`
-	Organization  string   `json:"organization,omitempty" jsonschema_description:"The one organization this server is pinned to."`
+	Organization  string   `json:"organization,omitempty"`
 	EnabledTools  []string `json:"enabled_tools"`
 	DisabledTools []string `json:"disabled_tools,omitempty"`
 }
@@ -70,7 +70,7 @@ type IssueSummary struct {
 // IssuesOutput is list_issues' output.
 type IssuesOutput struct {
 	Issues []IssueSummary `json:"issues"`
-	Hits   int            `json:"hits,omitempty" jsonschema_description:"Total matching issues, when Sentry counts them."`
+	Hits   int            `json:"hits,omitempty"`
 	Page
 }
 
@@ -85,7 +85,8 @@ type IssueDetail struct {
 	Event        *EventBrief `json:"latest_event,omitempty"`
 }
 
-// Tag is a tag with its most frequent values.
+// Tag is a tag with its most frequent values (with their share), or the
+// latest event's value when Sentry sent no distribution.
 type Tag struct {
 	Key string   `json:"key"`
 	Top []string `json:"top"`
@@ -120,11 +121,12 @@ type Frame struct {
 
 // ResolveOutput is resolve_issue's output.
 type ResolveOutput struct {
-	ID            string         `json:"id"`
-	ShortID       string         `json:"short_id"`
-	Status        string         `json:"status"`
-	StatusDetails map[string]any `json:"status_details,omitempty"`
-	Permalink     string         `json:"permalink,omitempty"`
+	ID            string `json:"id"`
+	ShortID       string `json:"short_id"`
+	Status        string `json:"status"`
+	InNextRelease bool   `json:"in_next_release,omitempty"`
+	InRelease     string `json:"in_release,omitempty"`
+	Permalink     string `json:"permalink,omitempty"`
 }
 
 // Release is one release.
@@ -134,7 +136,7 @@ type Release struct {
 	Released   string   `json:"released,omitempty"`
 	NewIssues  int64    `json:"new_issues"`
 	Projects   []string `json:"projects,omitempty"`
-	LastDeploy string   `json:"last_deploy,omitempty" jsonschema_description:"Environment of the last deploy."`
+	LastDeploy string   `json:"last_deploy,omitempty"`
 }
 
 // ReleasesOutput is list_releases' output.

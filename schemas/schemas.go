@@ -10,10 +10,17 @@ import (
 	"github.com/invopop/jsonschema"
 )
 
-// For returns the JSON Schema of v's type: inlined (no $refs), closed
-// (additionalProperties false), without $schema/$id noise, compact.
-func For(v any) json.RawMessage {
-	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true}
+// For returns the input JSON Schema of v's type: inlined (no $refs), closed
+// (additionalProperties false: a misspelt argument is an error, not
+// silently ignored), without $schema/$id noise, compact.
+func For(v any) json.RawMessage { return generate(v, false) }
+
+// ForOutput returns the output JSON Schema of v's type. Outputs are open
+// (no additionalProperties), which keeps tools/list smaller.
+func ForOutput(v any) json.RawMessage { return generate(v, true) }
+
+func generate(v any, open bool) json.RawMessage {
+	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true, AllowAdditionalProperties: open}
 	s := r.Reflect(v)
 	s.Version = ""
 	b, err := json.Marshal(s)
@@ -22,8 +29,3 @@ func For(v any) json.RawMessage {
 	}
 	return b
 }
-
-// Patterns shared by inputs and the client's own checks.
-const (
-	slugPattern = `^[A-Za-z0-9_-]+$`
-)

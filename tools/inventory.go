@@ -57,7 +57,7 @@ type Handler[I, O any] func(ctx context.Context, env *Env, in *I) (*O, string, e
 
 func define[I, O any](t Tool, h Handler[I, O]) Tool {
 	t.inputSchema = schemas.For(new(I))
-	t.outputSchema = schemas.For(new(O))
+	t.outputSchema = schemas.ForOutput(new(O))
 	t.run = func(ctx context.Context, env *Env, args json.RawMessage) (*mcp.CallToolResult, error) {
 		in := new(I)
 		if len(args) > 0 && string(args) != "null" {

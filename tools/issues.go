@@ -170,7 +170,7 @@ func getIssueTool() Tool {
 
 // maxTags and maxTopValues bound the tag summary.
 const (
-	maxTags      = 8
+	maxTags      = 10
 	maxTopValues = 3
 	maxCodeLen   = 160
 )
@@ -183,10 +183,24 @@ func detail(is *sentry.Issue, ev *sentry.Event) *schemas.IssueDetail {
 	if is.LastRelease != nil {
 		d.LastRelease = is.LastRelease.Version
 	}
-	tags := append([]sentry.TagSummary(nil), is.Tags...)
+	d.Tags = issueTags(is.Tags)
+	if d.Tags == nil && ev != nil {
+		d.Tags = eventTags(ev.Tags)
+	}
+	if ev != nil {
+		d.Event = eventBrief(ev)
+	}
+	return d
+}
+
+// issueTags summarises the issue's tags by their most frequent values, when
+// Sentry sent them (topValues); nil otherwise.
+func issueTags(in []sentry.TagSummary) []schemas.Tag {
+	tags := append([]sentry.TagSummary(nil), in...)
 	sort.SliceStable(tags, func(i, j int) bool { return tags[i].TotalValues > tags[j].TotalValues })
+	var out []schemas.Tag
 	for _, t := range tags {
-		if len(d.Tags) == maxTags || t.Key == "" || t.Key == "level" {
+		if len(out) == maxTags || t.Key == "" || skipTag[t.Key] || len(t.TopValues) == 0 {
 			continue
 		}
 		tag := schemas.Tag{Key: t.Key, Top: []string{}}
@@ -203,13 +217,25 @@ func detail(is *sentry.Issue, ev *sentry.Event) *schemas.IssueDetail {
 			}
 			tag.Top = append(tag.Top, val)
 		}
-		d.Tags = append(d.Tags, tag)
+		out = append(out, tag)
 	}
-	if ev != nil {
-		d.Event = eventBrief(ev)
-	}
-	return d
+	return out
 }
+
+// eventTags are the latest event's own tag values.
+func eventTags(in []sentry.EventTag) []schemas.Tag {
+	var out []schemas.Tag
+	for _, t := range in {
+		if len(out) == maxTags || t.Key == "" || skipTag[t.Key] {
+			continue
+		}
+		out = append(out, schemas.Tag{Key: t.Key, Top: []string{clipText(t.Value, 100)}})
+	}
+	return out
+}
+
+// skipTag are tags shown elsewhere in the result.
+var skipTag = map[string]bool{"level": true, "release": true}
 
 func eventBrief(ev *sentry.Event) *schemas.EventBrief {
 	e := &schemas.EventBrief{ID: ev.EventID, Date: ev.DateCreated}
@@ -313,8 +339,11 @@ func renderDetail(d *schemas.IssueDetail) string {
 	}
 	if len(d.Tags) > 0 {
 		b.WriteString("Tags:")
-		for _, t := range d.Tags {
-			fmt.Fprintf(&b, " %s=%s;", t.Key, strings.Join(t.Top, ", "))
+		for i, t := range d.Tags {
+			if i > 0 {
+				b.WriteString(";")
+			}
+			fmt.Fprintf(&b, " %s=%s", t.Key, strings.Join(t.Top, ", "))
 		}
 		b.WriteString("\n")
 	}
@@ -391,10 +420,9 @@ func resolveIssueTool() Tool {
 		if err != nil {
 			return nil, "", err
 		}
-		out := &schemas.ResolveOutput{ID: string(is.ID), ShortID: is.ShortID, Status: is.Status, StatusDetails: is.StatusDetails, Permalink: is.Permalink}
-		if len(out.StatusDetails) == 0 {
-			out.StatusDetails = nil
-		}
+		out := &schemas.ResolveOutput{ID: string(is.ID), ShortID: is.ShortID, Status: is.Status, Permalink: is.Permalink}
+		out.InNextRelease, _ = is.StatusDetails["inNextRelease"].(bool)
+		out.InRelease, _ = is.StatusDetails["inRelease"].(string)
 		text := fmt.Sprintf("%s is now %s%s.", is.ShortID, is.Status, how)
 		if is.Permalink != "" {
 			text += " " + is.Permalink

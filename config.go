@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sentry-mcp/sentry-mcp/auth"
+	"github.com/sentry-mcp/sentry-mcp/sentry"
+	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
+	"github.com/sentry-mcp/sentry-mcp/tools"
+)
+
+var errUsage = errors.New("usage")
+
+// config is what every command shares: flag first, then environment.
+type config struct {
+	url      string
+	scopes   string
+	org      string
+	readOnly bool
+	demo     bool
+	json     bool // call only
+}
+
+func newFlagSet(name string, cfg *config, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() { fmt.Fprint(out, usage) }
+	fs.StringVar(&cfg.url, "url", "", "Sentry base URL (SENTRY_URL)")
+	fs.StringVar(&cfg.scopes, "scopes", "", "upper bound on scopes (SENTRY_MCP_SCOPES)")
+	fs.StringVar(&cfg.org, "organization", "", "pin to one organization (SENTRY_ORG)")
+	fs.BoolVar(&cfg.readOnly, "read-only", false, "disable tools that change Sentry (SENTRY_MCP_READ_ONLY)")
+	fs.BoolVar(&cfg.demo, "demo", false, "use the built-in sample Sentry")
+	return fs
+}
+
+// parseArgs parses flags anywhere among the arguments and fills unset
+// settings from the environment. It returns the positional arguments.
+func parseArgs(fs *flag.FlagSet, cfg *config, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, errUsage
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	env := func(flagName, envName string, dst *string) {
+		if !set[flagName] {
+			*dst = os.Getenv(envName)
+		}
+	}
+	env("url", "SENTRY_URL", &cfg.url)
+	env("scopes", "SENTRY_MCP_SCOPES", &cfg.scopes)
+	env("organization", "SENTRY_ORG", &cfg.org)
+	if !set["read-only"] {
+		if v := os.Getenv("SENTRY_MCP_READ_ONLY"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, fmt.Errorf("SENTRY_MCP_READ_ONLY=%q: want 1, true, 0 or false", v)
+			}
+			cfg.readOnly = b
+		}
+	}
+	if cfg.org != "" && !sentry.ValidSlug(cfg.org) {
+		return nil, fmt.Errorf("invalid organization %q: want a slug like acme", cfg.org)
+	}
+	return pos, nil
+}
+
+// demoScopes is what the demo token holds: a typical member's grant.
+var demoScopes = []string{"org:read", "project:read", "project:releases", "team:read", "member:read", "event:write"}
+
+// setup wires config -> sentry client -> grant -> tool inventory. The
+// returned cleanup stops the demo backend, if any.
+func setup(ctx context.Context, cfg *config, logger *slog.Logger) (*tools.Inventory, func(), error) {
+	cleanup := func() {}
+	base, token := cfg.url, os.Getenv("SENTRY_ACCESS_TOKEN")
+	if cfg.demo {
+		fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{})
+		cleanup = fake.Close
+		token = randomToken()
+		fake.AddToken(token, demoScopes...)
+		base = fake.URL
+	} else if token == "" {
+		return nil, cleanup, errors.New("no Sentry credentials: set SENTRY_ACCESS_TOKEN to a Sentry auth token " +
+			"(Sentry > Settings > Account > API > Personal Tokens, with org:read, project:read, event:read; add event:write to resolve issues). " +
+			"To try sentry-mcp without an account, run: sentry-mcp demo")
+	}
+	client, err := sentry.NewClient(sentry.Config{BaseURL: base, Token: sentry.StaticToken(token), UserAgent: "sentry-mcp/" + version})
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	var bound []string
+	if cfg.scopes != "" {
+		if bound, err = auth.ParseScopes(cfg.scopes); err != nil {
+			cleanup()
+			return nil, func() {}, fmt.Errorf("--scopes / SENTRY_MCP_SCOPES: %w", err)
+		}
+		if bound == nil {
+			bound = []string{}
+		}
+	}
+	tokenScopes := learnScopes(ctx, client, logger)
+	env := &tools.Env{
+		Client:      client,
+		Grant:       auth.NewGrant(tokenScopes, bound, cfg.readOnly),
+		TokenScopes: tokenScopes,
+		Org:         cfg.org,
+		Logger:      logger,
+	}
+	inv, err := tools.NewInventory(env)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	return inv, cleanup, nil
+}
+
+// learnScopes asks Sentry once which scopes the token holds; nil when that
+// cannot be learned (then Sentry's 403s decide).
+func learnScopes(ctx context.Context, c *sentry.Client, logger *slog.Logger) []string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	idx, _, err := c.Whoami(ctx)
+	switch {
+	case sentry.StatusCode(err) == 401:
+		var se *sentry.Error
+		errors.As(err, &se)
+		logger.Warn("Sentry rejected the access token; tool calls will fail until SENTRY_ACCESS_TOKEN holds a valid token", "host", c.BaseURL().Host, "detail", se.Detail)
+		return nil
+	case err != nil:
+		logger.Warn("could not learn the token's scopes; listing every tool and relying on Sentry's permission checks", "error", err)
+		return nil
+	case idx.Auth == nil:
+		logger.Warn("Sentry did not report the token's scopes; listing every tool and relying on Sentry's permission checks")
+		return nil
+	}
+	return append([]string{}, idx.Auth.Scopes...)
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func scopeSummary(t tools.Tool) string {
+	if len(t.Scopes) == 0 {
+		return "-"
+	}
+	return strings.Join(auth.Minimal(t.Scopes), " | ")
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
+)
+
+const secretToken = "sntryu_SECRET1TOKEN1abcdef0123456789abcdef0123456789abcdef0123"
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sentry-mcp-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "sentry-mcp")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// command runs the built binary with a clean environment plus env.
+func command(ctx context.Context, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}, env...)
+	return cmd
+}
+
+func fakeSentry(t *testing.T, scopes ...string) *sentrytest.Server {
+	fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{})
+	t.Cleanup(fake.Close)
+	fake.AddToken(secretToken, scopes...)
+	return fake
+}
+
+// rpcPipe drives `sentry-mcp serve` over real stdio pipes.
+type rpcPipe struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Scanner
+	stderr *bytes.Buffer
+	nextID int
+}
+
+func startServe(t *testing.T, env []string, args ...string) *rpcPipe {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	cmd := command(ctx, env, append([]string{"serve"}, args...)...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &rpcPipe{t: t, cmd: cmd, in: in, out: bufio.NewScanner(out), stderr: &bytes.Buffer{}}
+	p.out.Buffer(make([]byte, 1<<20), 8<<20)
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// request sends a JSON-RPC request and returns the response with its id;
+// any stdout line that is not a JSON-RPC message fails the test.
+func (p *rpcPipe) request(method string, params any) map[string]any {
+	p.t.Helper()
+	p.nextID++
+	msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": p.nextID, "method": method, "params": params})
+	if _, err := p.in.Write(append(msg, '\n')); err != nil {
+		p.t.Fatal(err)
+	}
+	for p.out.Scan() {
+		var resp map[string]any
+		if err := json.Unmarshal(p.out.Bytes(), &resp); err != nil || resp["jsonrpc"] != "2.0" {
+			p.t.Fatalf("stdout carried a non-protocol line: %q", p.out.Text())
+		}
+		if id, ok := resp["id"].(float64); ok && int(id) == p.nextID {
+			return resp
+		}
+	}
+	p.t.Fatalf("no response to %s; stderr:\n%s", method, p.stderr)
+	return nil
+}
+
+func (p *rpcPipe) notify(method string) {
+	msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": method})
+	p.in.Write(append(msg, '\n'))
+}
+
+func TestServeOverStdio(t *testing.T) {
+	fake := fakeSentry(t, "org:read", "project:read", "event:read")
+	p := startServe(t, []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=" + secretToken})
+	init := p.request("initialize", map[string]any{
+		"protocolVersion": "2025-06-18",
+		"capabilities":    map[string]any{},
+		"clientInfo":      map[string]any{"name": "test", "version": "1"},
+	})
+	result, _ := init["result"].(map[string]any)
+	if result == nil || !strings.Contains(fmt.Sprint(result["instructions"]), "event:write") {
+		t.Fatalf("initialize = %v", init)
+	}
+	p.notify("notifications/initialized")
+
+	list := p.request("tools/list", map[string]any{})
+	var names []string
+	for _, tool := range list["result"].(map[string]any)["tools"].([]any) {
+		names = append(names, tool.(map[string]any)["name"].(string))
+	}
+	if strings.Contains(strings.Join(names, ","), "resolve_issue") || len(names) != 6 {
+		t.Errorf("event:read token lists %v", names)
+	}
+
+	call := p.request("tools/call", map[string]any{"name": "list_issues", "arguments": map[string]any{"organization": "acme", "limit": 3}})
+	res := call["result"].(map[string]any)
+	if res["isError"] == true || res["structuredContent"] == nil {
+		t.Errorf("list_issues = %v", res)
+	}
+	refused := p.request("tools/call", map[string]any{"name": "resolve_issue", "arguments": map[string]any{"issue": "1"}})
+	if r := refused["result"].(map[string]any); r["isError"] != true || !strings.Contains(fmt.Sprint(r["content"]), "event:write") {
+		t.Errorf("resolve_issue = %v", refused)
+	}
+
+	p.in.Close() // EOF ends the server cleanly
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit: %v; stderr:\n%s", err, p.stderr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve did not exit on stdin EOF")
+	}
+	if strings.Contains(p.stderr.String(), secretToken) {
+		t.Error("the token appeared on stderr")
+	}
+	if !strings.Contains(p.stderr.String(), "serving MCP on stdio") {
+		t.Errorf("no start-up log on stderr: %s", p.stderr)
+	}
+}
+
+func TestCLI(t *testing.T) {
+	fake := fakeSentry(t, "org:read", "event:read")
+	env := []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=" + secretToken}
+	tests := []struct {
+		name     string
+		env      []string
+		args     []string
+		wantCode int
+		stdout   []string
+		stderr   []string
+	}{
+		{"version", nil, []string{"--version"}, 0, []string{"sentry-mcp", "commit"}, nil},
+		{"tools", env, []string{"tools"}, 0, []string{"resolve_issue", "event:write", "no: scope not granted", "list_issues", "event:read", "yes"}, nil},
+		{"tools read-only env", append(env, "SENTRY_MCP_READ_ONLY=1"), []string{"tools"}, 0, []string{"no: read-only"}, nil},
+		{"tools --scopes flag beats env", append(env, "SENTRY_MCP_SCOPES=org:read"), []string{"tools", "--scopes", "event:read"}, 0, []string{"Granted scopes: event:read\n"}, nil},
+		{"call text", env, []string{"call", "list_projects", `{"organization":"acme"}`}, 0, []string{"backend", "frontend"}, nil},
+		{"call --json", env, []string{"call", "list_projects", `{"organization":"acme"}`, "--json"}, 0, []string{`"projects": [`}, nil},
+		{"call tool error exits 1", env, []string{"call", "resolve_issue", `{"issue":"1"}`}, 1, []string{"event:write"}, nil},
+		{"call bad json", env, []string{"call", "whoami", `{`}, 1, nil, []string{"JSON object"}},
+		{"call demo", nil, []string{"call", "--demo", "get_issue", `{"issue":"BACKEND-1","organization":"acme"}`}, 0, []string{"BACKEND-1", "Stack"}, nil},
+		{"pinned org refuses others", append(env, "SENTRY_ORG=acme"), []string{"call", "list_projects", `{"organization":"acme-labs"}`}, 1, []string{"pinned"}, nil},
+		{"missing token", []string{"SENTRY_URL=" + fake.URL}, []string{"call", "whoami"}, 1, nil, []string{"SENTRY_ACCESS_TOKEN", "sentry-mcp demo"}},
+		{"plain http refused", []string{"SENTRY_ACCESS_TOKEN=x", "SENTRY_URL=http://sentry.example.com"}, []string{"tools"}, 1, nil, []string{"refusing plain http"}},
+		{"bad scopes", env, []string{"tools", "--scopes", "org:reed"}, 1, nil, []string{"unknown scope"}},
+		{"unknown command", nil, []string{"frobnicate"}, 2, nil, []string{"unknown command"}},
+		{"demo", nil, []string{"demo"}, 0, []string{"tools/list:", "bytes", "get_issue", "Stack", "is now resolved", "(tool error)"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := command(ctx, tt.env, tt.args...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout.String(), stderr.String())
+			}
+			for _, w := range tt.stdout {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
+				}
+			}
+			for _, w := range tt.stderr {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+			if strings.Contains(stdout.String()+stderr.String(), secretToken) {
+				t.Error("the token appeared in the output")
+			}
+		})
+	}
+}

@@ -1,0 +1,80 @@
+package tools_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestToolsListGolden snapshots tools/list exactly as agents receive it,
+// so any change to what they see is deliberate: go test ./tools -update.
+func TestToolsListGolden(t *testing.T) {
+	for _, tt := range []struct {
+		file string
+		s    setup
+	}{
+		{"tools_list.golden.json", setup{}},
+		{"tools_list_pinned.golden.json", setup{org: "acme"}},
+	} {
+		h := newHarness(t, tt.s)
+		res, err := h.c.ListTools(context.Background(), mcp.ListToolsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		compact, _ := json.Marshal(res.Tools)
+		t.Logf("%s: tools/list carries %d tools in %d bytes", tt.file, len(res.Tools), len(compact))
+		got, _ := json.MarshalIndent(res.Tools, "", "  ")
+		got = append(got, '\n')
+		path := filepath.Join("testdata", tt.file)
+		if *update {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test ./tools -update to create it)", err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("tools/list differs from %s; if the change is deliberate, run go test ./tools -update and review the diff", path)
+		}
+		// Every tool's context cost is paid in every conversation: keep it small.
+		if tt.s.org == "" && len(compact) > 9000 {
+			t.Errorf("tools/list is %d bytes, budget 9000", len(compact))
+		}
+	}
+}
+
+func TestEveryToolIsFullyAnnotated(t *testing.T) {
+	h := newHarness(t, setup{})
+	res, err := h.c.ListTools(context.Background(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range res.Tools {
+		a := tool.Annotations
+		if a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil || a.Title == "" {
+			t.Errorf("%s: incomplete annotations %+v", tool.Name, a)
+		}
+		if *a.DestructiveHint {
+			t.Errorf("%s: no tool here destroys anything", tool.Name)
+		}
+		if tool.Name == "resolve_issue" {
+			if *a.ReadOnlyHint || !*a.IdempotentHint {
+				t.Errorf("resolve_issue must be a non-read-only idempotent write: %+v", a)
+			}
+		} else if !*a.ReadOnlyHint {
+			t.Errorf("%s should be read-only", tool.Name)
+		}
+		if tool.RawOutputSchema == nil && tool.OutputSchema.Type == "" {
+			t.Errorf("%s has no output schema", tool.Name)
+		}
+	}
+}
