@@ -221,3 +221,17 @@ func TestCLI(t *testing.T) {
 		})
 	}
 }
+
+func TestServeDemo(t *testing.T) {
+	p := startServe(t, nil, "--demo")
+	p.request("initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+	p.notify("notifications/initialized")
+	call := p.request("tools/call", map[string]any{"name": "get_issue", "arguments": map[string]any{"issue": "FRONTEND-1", "organization": "acme"}})
+	if r := call["result"].(map[string]any); r["isError"] == true || !strings.Contains(fmt.Sprint(r["content"]), "Checkout") {
+		t.Errorf("get_issue on the demo = %v", call)
+	}
+	p.in.Close()
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("exit: %v\n%s", err, p.stderr)
+	}
+}
