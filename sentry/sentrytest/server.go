@@ -22,6 +22,11 @@
 //     refusing larger values;
 //   - statsPeriod= (empty) is invalid on the organization issue list.
 //
+// The fake also runs Sentry's OAuth 2.0 authorization server under /oauth/
+// (see oauth.go): authorization code grant with PKCE, refresh with rotation,
+// the device authorization grant and the device verification page. Its
+// tokens share the REST token table, so minted tokens work on /api/0/.
+//
 // Simplifications: issue lists page by offset (cursors "0:{offset}:{prev}");
 // without statsPeriod/start/end no date window is applied (Sentry's default
 // is 90 days, its retention); membership is open (every project of an org is
@@ -38,6 +43,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,8 +60,21 @@ type Options struct {
 	// server's own URL.
 	RegionURL string
 	// Now is the clock for token expiry, rate-limit windows, statsPeriod
-	// and stats; nil means time.Now.
+	// and stats; nil means time.Now. Server.Advance adds to it.
 	Now func() time.Time
+
+	// TokenLifetime is how long OAuth-minted access tokens live (at
+	// /oauth/token/ and the implicit grant); 0 means 30 days, Sentry's.
+	TokenLifetime time.Duration
+	// DeviceInterval is the minimum time between two polls of one device
+	// code before /oauth/token/ answers slow_down; 0 means 5 s, Sentry's.
+	// The "interval" field of /oauth/device/code/ is this rounded up to
+	// whole seconds, at least 1.
+	DeviceInterval time.Duration
+	// ReuseRefreshTokens models a provider that does not rotate refresh
+	// tokens: a refresh replaces the access token only, the response omits
+	// refresh_token and the old refresh token stays valid. Sentry rotates.
+	ReuseRefreshTokens bool
 }
 
 // Server is a running fake Sentry.
@@ -68,14 +87,21 @@ type Server struct {
 	data *Data
 	opts Options
 
-	mu     sync.Mutex // tokens
+	mu     sync.Mutex // tokens and OAuth state (oauthState)
 	tokens map[string]*apiToken
+	oauth  oauthState
+
+	clockOffset atomic.Int64 // Advance, in nanoseconds
 
 	logMu      sync.Mutex // requests and fault injection
 	requests   []Request
 	failN      int
 	failStatus int
 	failBody   string
+	oauthFail  struct {
+		n, status int
+		body      string
+	}
 
 	rl rateLimiter
 }
@@ -91,6 +117,9 @@ type apiToken struct {
 	scopes  []string // expanded, sorted
 	expires time.Time
 	expired bool
+	// OAuth-minted tokens only:
+	app     string // client_id of the application
+	refresh string // current refresh token ("" for implicit grants)
 }
 
 // NewServer starts a fake Sentry on a loopback port serving data (nil means
@@ -100,6 +129,7 @@ func NewServer(data *Data, opts Options) *Server {
 		data = DemoData()
 	}
 	s := &Server{data: data, opts: opts, tokens: map[string]*apiToken{}}
+	s.oauth.init()
 	s.h = &handler{s: s}
 	s.ts = httptest.NewServer(s.h)
 	s.URL = s.ts.URL
@@ -113,10 +143,18 @@ func (s *Server) Close() { s.ts.Close() }
 func (s *Server) Handler() http.Handler { return s.h }
 
 func (s *Server) now() time.Time {
+	off := time.Duration(s.clockOffset.Load())
 	if s.opts.Now != nil {
-		return s.opts.Now().UTC()
+		return s.opts.Now().UTC().Add(off)
 	}
-	return time.Now().UTC()
+	return time.Now().UTC().Add(off)
+}
+
+// Advance moves the fake's clock forward by d: token expiry, OAuth codes
+// and device codes, device polling intervals and rate-limit windows all
+// see Now()+offset (Options.Now, or time.Now).
+func (s *Server) Advance(d time.Duration) {
+	s.clockOffset.Add(int64(d))
 }
 
 // AddToken registers a bearer token of the data's user. Its scopes are
@@ -220,6 +258,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, fbody := s.failStatus, s.failBody
 	if fail {
 		s.failN--
+	} else if s.oauthFail.n > 0 && strings.HasPrefix(r.URL.Path, "/oauth/") {
+		fail = true
+		status, fbody = s.oauthFail.status, s.oauthFail.body
+		s.oauthFail.n--
 	}
 	s.logMu.Unlock()
 	if fail {
@@ -234,6 +276,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	c := &call{s: s, w: w, r: r, body: body, q: parseQuery(r.URL.RawQuery), method: r.Method}
 	path := r.URL.Path
+	if strings.HasPrefix(path, "/oauth/") {
+		s.serveOAuth(c)
+		return
+	}
 	if !strings.HasPrefix(path, "/api/") {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(404)
@@ -350,6 +396,11 @@ func (s *Server) authenticate(r *http.Request) (*apiToken, string) {
 	}
 	if t.expired || !s.now().Before(t.expires) {
 		return t, msgTokenExpired
+	}
+	if t.app != "" {
+		if app := s.oauth.apps[t.app]; app == nil || app.Inactive {
+			return t, msgAppInactive
+		}
 	}
 	cp := *t
 	return &cp, ""
