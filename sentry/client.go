@@ -357,13 +357,57 @@ func (c *Client) do(ctx context.Context, method string, base *url.URL, path stri
 	if !c.IsSentryURL(&u) { // the token goes to the configured Sentry only
 		return nil, fmt.Errorf("sentry: refusing to send a request to %s, which is not the configured Sentry", u.Host)
 	}
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(b)
+		payload = b
+	}
+	tok := ""
+	if c.token != nil {
+		t, err := c.token.Token(ctx)
+		if err != nil {
+			return nil, &TokenError{Err: err}
+		}
+		tok = t
+	}
+	r, err := c.send(ctx, method, &u, payload, tok, out)
+	if StatusCode(err) != http.StatusUnauthorized || tok == "" {
+		return r, err
+	}
+	// Sentry rejected the token: a refreshing source gets one chance to
+	// replace it, and the call is retried once.
+	ref, ok := c.token.(Refresher)
+	if !ok {
+		return r, err
+	}
+	next, rerr := ref.Refresh(ctx, tok)
+	if rerr != nil {
+		return r, &TokenError{Err: rerr}
+	}
+	if next == tok {
+		return r, err
+	}
+	return c.send(ctx, method, &u, payload, next, out)
+}
+
+// Refresher is a TokenSource that can replace a token Sentry rejected.
+type Refresher interface {
+	Refresh(ctx context.Context, rejected string) (string, error)
+}
+
+// TokenError is a failure to obtain a token (not signed in, sign-in expired).
+type TokenError struct{ Err error }
+
+func (e *TokenError) Error() string { return e.Err.Error() }
+func (e *TokenError) Unwrap() error { return e.Err }
+
+func (c *Client) send(ctx context.Context, method string, u *url.URL, payload []byte, tok string, out any) (*Response, error) {
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
@@ -371,17 +415,11 @@ func (c *Client) do(ctx context.Context, method string, base *url.URL, path stri
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != nil {
-		tok, err := c.token.Token(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -40,11 +40,14 @@ func describe(t Tool, err error) string {
 		se  *sentry.Error
 		ne  *sentry.NetworkError
 		de  *sentry.DecodeError
+		te  *sentry.TokenError
 		msg string
 	)
 	switch {
 	case errors.As(err, &ue):
 		return ue.msg
+	case errors.As(err, &te):
+		return "Cannot authenticate to Sentry: " + te.Error()
 	case errors.As(err, &ia):
 		return "Invalid argument: " + ia.Error() + "."
 	case errors.As(err, &se):
@@ -69,7 +72,7 @@ func describeStatus(t Tool, e *sentry.Error) string {
 	case e.StatusCode == 400:
 		return fmt.Sprintf("Sentry rejected the request: %s. Check the arguments (search syntax, period, cursor).", detail)
 	case e.StatusCode == 401:
-		return fmt.Sprintf("Sentry did not accept the credentials (%s). Sign in again: set SENTRY_ACCESS_TOKEN to a valid token.", detail)
+		return fmt.Sprintf("Sentry did not accept the credentials (%s). Sign in again with `sentry-mcp auth login`, or set SENTRY_ACCESS_TOKEN to a valid token.", detail)
 	case e.StatusCode == 403:
 		need := "no particular scope"
 		if len(t.Scopes) > 0 {
