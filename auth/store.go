@@ -31,6 +31,7 @@ type Credential struct {
 	ClientID     string          `json:"client_id,omitempty"`
 	ClientSecret string          `json:"client_secret,omitempty"` // needed to refresh (Sentry requires it)
 	Kind         string          `json:"kind,omitempty"`          // "oauth" or "token" (pasted token, cannot refresh)
+	Obtained     time.Time       `json:"obtained,omitzero"`       // when AccessToken was issued, if known
 }
 
 // CredentialUser is the Sentry user a credential belongs to.

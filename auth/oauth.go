@@ -1,0 +1,313 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// DefaultLoginScopes is what `auth login` asks for unless told otherwise.
+// resolve_issue additionally needs event:write.
+var DefaultLoginScopes = []string{"org:read", "project:read", "team:read", "event:read"}
+
+// OAuthClient is a Sentry OAuth application and the Sentry it signs in to.
+type OAuthClient struct {
+	BaseURL      string // normalised Sentry base URL, e.g. https://sentry.io
+	ClientID     string
+	ClientSecret string // Sentry requires it for code exchange and refresh
+	Scopes       []string
+	HTTPClient   *http.Client // nil = a client with a 30 s timeout
+}
+
+func (c OAuthClient) config(redirect string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		Scopes:       c.Scopes,
+		RedirectURL:  redirect,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:       c.BaseURL + "/oauth/authorize/",
+			TokenURL:      c.BaseURL + "/oauth/token/",
+			DeviceAuthURL: c.BaseURL + "/oauth/device/code/",
+			// Sentry takes the client credentials in the form; auto-detection
+			// would cost a failing request on every fresh process.
+			AuthStyle: oauth2.AuthStyleInParams,
+		},
+	}
+}
+
+func (c OAuthClient) ctx(ctx context.Context) context.Context {
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return context.WithValue(ctx, oauth2.HTTPClient, hc)
+}
+
+// credential turns a token response into what we store.
+func (c OAuthClient) credential(tok *oauth2.Token) *Credential {
+	cred := &Credential{
+		Host:         c.BaseURL,
+		AccessToken:  tok.AccessToken,
+		RefreshToken: tok.RefreshToken,
+		TokenType:    tok.TokenType,
+		Expiry:       tok.Expiry,
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		Kind:         KindOAuth,
+		Scopes:       tokenScopes(tok),
+		Obtained:     time.Now(),
+	}
+	if cred.Scopes == nil {
+		cred.Scopes = Expand(c.Scopes)
+	}
+	if u, ok := tok.Extra("user").(map[string]any); ok {
+		cred.User = &CredentialUser{ID: fmt.Sprint(u["id"]), Name: str(u["name"]), Email: str(u["email"])}
+	}
+	return cred
+}
+
+// tokenScopes reads the granted scopes from a token response's "scope"
+// (space-separated); nil when absent.
+func tokenScopes(tok *oauth2.Token) []string {
+	s, ok := tok.Extra("scope").(string)
+	if !ok {
+		return nil
+	}
+	return strings.Fields(s)
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// LoginOptions steer the browser sign-in.
+type LoginOptions struct {
+	Port    int                    // loopback port for the redirect; 0 = any free port
+	Open    func(url string) error // opens the authorize URL (the browser); may be nil
+	Notify  io.Writer              // where the URL and progress are printed (stderr)
+	Timeout time.Duration          // how long to wait for the browser; 0 = 5 minutes
+}
+
+// LoginBrowser signs in with the authorization code flow and PKCE (S256)
+// through a loopback redirect to http://127.0.0.1:PORT/callback.
+func (c OAuthClient) LoginBrowser(ctx context.Context, opt LoginOptions) (*Credential, error) {
+	if opt.Timeout == 0 {
+		opt.Timeout = 5 * time.Minute
+	}
+	if opt.Notify == nil {
+		opt.Notify = io.Discard
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(opt.Port))
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen for the sign-in redirect on 127.0.0.1:%d: %w", opt.Port, err)
+	}
+	defer ln.Close()
+	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port)
+	conf := c.config(redirect)
+	verifier := oauth2.GenerateVerifier()
+	state := randomString()
+	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+
+	type result struct {
+		code string
+		err  error
+	}
+	results := make(chan result, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("state") != state {
+			http.Error(w, "sentry-mcp: this sign-in link is not the one we started (state mismatch).", http.StatusBadRequest)
+			return // not ours: keep waiting for the real redirect
+		}
+		var res result
+		if e := q.Get("error"); e != "" {
+			res.err = authorizeError(e, c.Scopes)
+		} else if res.code = q.Get("code"); res.code == "" {
+			res.err = errors.New("Sentry redirected back without a code")
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if res.err != nil {
+			fmt.Fprintf(w, "<!doctype html><title>sentry-mcp</title><p>Sign-in failed: %s</p>", html.EscapeString(res.err.Error()))
+		} else {
+			fmt.Fprint(w, "<!doctype html><title>sentry-mcp</title><p>Signed in. You can close this tab and return to the terminal.</p>")
+		}
+		select {
+		case results <- res:
+		default:
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	if err := c.preflight(ctx, authURL); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opt.Notify, "Open this URL in a browser to sign in to %s:\n\n  %s\n\n", c.BaseURL, authURL)
+	if opt.Open != nil {
+		if err := opt.Open(authURL); err != nil {
+			fmt.Fprintf(opt.Notify, "(could not open a browser: %v; open the URL yourself)\n", err)
+		}
+	}
+	fmt.Fprintf(opt.Notify, "Waiting for the browser (up to %s)...\n", opt.Timeout)
+
+	timer := time.NewTimer(opt.Timeout)
+	defer timer.Stop()
+	var res result
+	select {
+	case res = <-results:
+	case <-timer.C:
+		return nil, fmt.Errorf("no sign-in arrived within %s; run `sentry-mcp auth login` again (or `auth login --device` on a machine without a browser)", opt.Timeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+	tok, err := conf.Exchange(c.ctx(ctx), res.code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, tokenError("exchanging the sign-in code", err, c.Scopes)
+	}
+	return c.credential(tok), nil
+}
+
+// preflight asks the authorize page once, without a browser session and
+// without following redirects, so that an unknown client id or an
+// unregistered redirect URI fails at once with a clear message instead of
+// leaving the user at an error page while we wait. Any other outcome
+// (a redirect to log in, a consent page, a network error) is left to the
+// browser.
+func (c OAuthClient) preflight(ctx context.Context, authURL string) error {
+	hc := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if c.HTTPClient != nil && c.HTTPClient.Transport != nil {
+		hc.Transport = c.HTTPClient.Transport
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		return nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case strings.Contains(string(body), "client_id"):
+		return fmt.Errorf("Sentry does not know the OAuth client id %q: check SENTRY_CLIENT_ID / --client-id (Sentry > Settings > Developer Settings)", c.ClientID)
+	case strings.Contains(string(body), "redirect_uri"):
+		return errors.New("the OAuth application does not allow our redirect URI: add http://127.0.0.1/callback to its redirect URIs in Sentry (any port is accepted for loopback)")
+	}
+	return nil
+}
+
+// LoginDevice signs in with the device authorization grant (RFC 8628): it
+// prints a code for the user to enter at Sentry and polls until approved.
+func (c OAuthClient) LoginDevice(ctx context.Context, notify io.Writer) (*Credential, error) {
+	conf := c.config("")
+	da, err := conf.DeviceAuth(c.ctx(ctx))
+	if err != nil {
+		return nil, tokenError("starting the device sign-in", err, c.Scopes)
+	}
+	fmt.Fprintf(notify, "To sign in to %s, open\n\n  %s\n\nand enter the code  %s\n", c.BaseURL, da.VerificationURI, da.UserCode)
+	if da.VerificationURIComplete != "" {
+		fmt.Fprintf(notify, "\n(or open %s)\n", da.VerificationURIComplete)
+	}
+	fmt.Fprintln(notify, "Waiting for approval...")
+	tok, err := conf.DeviceAccessToken(c.ctx(ctx), da)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, errors.New("the device code expired before it was approved; run `sentry-mcp auth login --device` again")
+		}
+		return nil, tokenError("waiting for device approval", err, c.Scopes)
+	}
+	return c.credential(tok), nil
+}
+
+// refresh trades cred's refresh token for new tokens.
+func (c OAuthClient) refresh(ctx context.Context, cred *Credential) (*Credential, error) {
+	conf := c.config("")
+	old := &oauth2.Token{RefreshToken: cred.RefreshToken, Expiry: time.Unix(1, 0)}
+	tok, err := conf.TokenSource(c.ctx(ctx), old).Token()
+	if err != nil {
+		return nil, err
+	}
+	next := *cred
+	next.AccessToken = tok.AccessToken
+	next.TokenType = tok.TokenType
+	next.Expiry = tok.Expiry
+	next.Obtained = time.Now()
+	if tok.RefreshToken != "" { // Sentry rotates; a provider that reuses omits it
+		next.RefreshToken = tok.RefreshToken
+	}
+	if s := tokenScopes(tok); s != nil {
+		next.Scopes = s
+	}
+	return &next, nil
+}
+
+// authorizeError words an error the authorize page redirected back with.
+func authorizeError(code string, scopes []string) error {
+	switch code {
+	case "access_denied":
+		return errors.New("sign-in was denied in the browser; run `sentry-mcp auth login` again and approve access")
+	case "invalid_scope":
+		return fmt.Errorf("Sentry refused the requested scopes (%s): the OAuth app's allowed scopes in Sentry must include every scope requested; adjust them there or pass fewer with --scopes", strings.Join(scopes, " "))
+	case "invalid_request":
+		return errors.New("Sentry rejected the sign-in request (invalid_request): check that the app's redirect URI allows http://127.0.0.1/callback on any port")
+	default:
+		return fmt.Errorf("Sentry refused the sign-in: %s", code)
+	}
+}
+
+// tokenError words a token-endpoint failure. It never includes tokens or
+// the client secret.
+func tokenError(doing string, err error, scopes []string) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return fmt.Errorf("%s failed: %w", doing, err)
+	}
+	switch re.ErrorCode {
+	case "invalid_client":
+		return errors.New("Sentry did not accept the OAuth client: check SENTRY_CLIENT_ID and SENTRY_CLIENT_SECRET (Sentry > Settings > Developer Settings > your OAuth application)")
+	case "invalid_scope":
+		return authorizeError("invalid_scope", scopes)
+	case "access_denied":
+		return authorizeError("access_denied", scopes)
+	case "expired_token":
+		return errors.New("the device code expired before it was approved; run `sentry-mcp auth login --device` again")
+	case "invalid_grant":
+		return fmt.Errorf("%s failed: Sentry rejected the grant (invalid_grant: expired, already used, or issued for another redirect URI); run `sentry-mcp auth login` again", doing)
+	case "":
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		return fmt.Errorf("%s failed: Sentry answered HTTP %d", doing, status)
+	default:
+		return fmt.Errorf("%s failed: Sentry answered %s", doing, re.ErrorCode)
+	}
+}
+
+func randomString() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
