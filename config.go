@@ -24,12 +24,14 @@ var errUsage = errors.New("usage")
 
 // config is what every command shares: flag first, then environment.
 type config struct {
-	url      string
-	scopes   string
-	org      string
-	readOnly bool
-	demo     bool
-	json     bool // call only
+	url             string
+	scopes          string
+	org             string
+	readOnly        bool
+	demo            bool
+	json            bool // call only
+	insecureStorage bool
+	refreshMargin   time.Duration
 }
 
 func newFlagSet(name string, cfg *config, out io.Writer) *flag.FlagSet {
@@ -41,7 +43,14 @@ func newFlagSet(name string, cfg *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.org, "organization", "", "pin to one organization (SENTRY_ORG)")
 	fs.BoolVar(&cfg.readOnly, "read-only", false, "disable tools that change Sentry (SENTRY_MCP_READ_ONLY)")
 	fs.BoolVar(&cfg.demo, "demo", false, "use the built-in sample Sentry")
+	addStorageFlags(fs, cfg)
 	return fs
+}
+
+// addStorageFlags are the flags of every command that reads credentials.
+func addStorageFlags(fs *flag.FlagSet, cfg *config) {
+	fs.BoolVar(&cfg.insecureStorage, "insecure-storage", false, "store credentials in a plain file instead of the OS keyring")
+	fs.DurationVar(&cfg.refreshMargin, "refresh-margin", auth.DefaultRefreshMargin, "refresh the token this long before it expires (SENTRY_MCP_REFRESH_MARGIN)")
 }
 
 // parseArgs parses flags anywhere among the arguments and fills unset
@@ -78,6 +87,22 @@ func parseArgs(fs *flag.FlagSet, cfg *config, args []string) ([]string, error) {
 			cfg.readOnly = b
 		}
 	}
+	if !set["refresh-margin"] {
+		if v := os.Getenv("SENTRY_MCP_REFRESH_MARGIN"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return nil, fmt.Errorf("SENTRY_MCP_REFRESH_MARGIN=%q: want a duration like 24h", v)
+			}
+			cfg.refreshMargin = d
+		}
+	}
+	if !set["insecure-storage"] && os.Getenv("SENTRY_MCP_INSECURE_STORAGE") != "" {
+		b, err := strconv.ParseBool(os.Getenv("SENTRY_MCP_INSECURE_STORAGE"))
+		if err != nil {
+			return nil, fmt.Errorf("SENTRY_MCP_INSECURE_STORAGE: want 1, true, 0 or false")
+		}
+		cfg.insecureStorage = b
+	}
 	if cfg.org != "" && !sentry.ValidSlug(cfg.org) {
 		return nil, fmt.Errorf("invalid organization %q: want a slug like acme", cfg.org)
 	}
@@ -91,19 +116,36 @@ var demoScopes = []string{"org:read", "project:read", "project:releases", "team:
 // returned cleanup stops the demo backend, if any.
 func setup(ctx context.Context, cfg *config, logger *slog.Logger) (*tools.Inventory, func(), error) {
 	cleanup := func() {}
-	base, token := cfg.url, os.Getenv("SENTRY_ACCESS_TOKEN")
-	if cfg.demo {
+	var (
+		base        = cfg.url
+		source      sentry.TokenSource
+		tokenScopes []string // from the stored grant, when there is one
+	)
+	switch {
+	case cfg.demo:
 		fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{})
 		cleanup = fake.Close
-		token = randomToken()
+		token := randomToken()
 		fake.AddToken(token, demoScopes...)
-		base = fake.URL
-	} else if token == "" {
-		return nil, cleanup, errors.New("no Sentry credentials: set SENTRY_ACCESS_TOKEN to a Sentry auth token " +
-			"(Sentry > Settings > Account > API > Personal Tokens, with org:read, project:read, event:read; add event:write to resolve issues). " +
-			"To try sentry-mcp without an account, run: sentry-mcp demo")
+		base, source = fake.URL, sentry.StaticToken(token)
+	case os.Getenv("SENTRY_ACCESS_TOKEN") != "":
+		source = sentry.StaticToken(os.Getenv("SENTRY_ACCESS_TOKEN"))
+	default:
+		host, err := normalizedHost(base)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		ts := tokenSource(cfg, host, logger)
+		cred, err := ts.Credential()
+		if errors.Is(err, auth.ErrNotSignedIn) {
+			return nil, cleanup, fmt.Errorf("not signed in to %s: run `sentry-mcp auth login` (or set SENTRY_ACCESS_TOKEN to a Sentry auth token with org:read, project:read, event:read; add event:write to resolve issues). "+
+				"To try sentry-mcp without an account, run: sentry-mcp demo", host)
+		} else if err != nil {
+			return nil, cleanup, err
+		}
+		source, tokenScopes = ts, cred.Scopes
 	}
-	client, err := sentry.NewClient(sentry.Config{BaseURL: base, Token: sentry.StaticToken(token), UserAgent: "sentry-mcp/" + version})
+	client, err := sentry.NewClient(sentry.Config{BaseURL: base, Token: source, UserAgent: "sentry-mcp/" + version})
 	if err != nil {
 		cleanup()
 		return nil, func() {}, err
@@ -118,7 +160,9 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger) (*tools.Invent
 			bound = []string{}
 		}
 	}
-	tokenScopes := learnScopes(ctx, client, logger)
+	if tokenScopes == nil {
+		tokenScopes = learnScopes(ctx, client, logger)
+	}
 	env := &tools.Env{
 		Client:      client,
 		Grant:       auth.NewGrant(tokenScopes, bound, cfg.readOnly),
@@ -154,6 +198,34 @@ func learnScopes(ctx context.Context, c *sentry.Client, logger *slog.Logger) []s
 		return nil
 	}
 	return append([]string{}, idx.Auth.Scopes...)
+}
+
+// normalizedHost is the credential key for a --url value: the parsed base URL.
+func normalizedHost(raw string) (string, error) {
+	if raw == "" {
+		raw = sentry.DefaultBaseURL
+	}
+	u, err := sentry.ParseBaseURL(raw)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+func storeOptions(cfg *config, logger *slog.Logger) auth.StoreOptions {
+	return auth.StoreOptions{Insecure: cfg.insecureStorage, Logger: logger}
+}
+
+// tokenSource is the refreshing source of the credential stored for host.
+func tokenSource(cfg *config, host string, logger *slog.Logger) *auth.RefreshingTokenSource {
+	so := storeOptions(cfg, logger)
+	return auth.NewRefreshingTokenSource(auth.TokenSourceOptions{
+		Host:    host,
+		Store:   auth.OpenStore(so),
+		LockDir: so.Dir(),
+		Margin:  cfg.refreshMargin,
+		Logger:  logger,
+	})
 }
 
 func randomToken() string {

@@ -44,6 +44,7 @@ Usage:
   sentry-mcp tools [flags]             list the tools, the scope each needs, and whether it is enabled
   sentry-mcp call TOOL [JSON] [flags]  run one tool once and print its result (--json: structured)
   sentry-mcp demo                      a tour on built-in sample data, no credentials needed
+  sentry-mcp auth login|status|token|logout   sign in once (OAuth, keyring); see sentry-mcp auth help
   sentry-mcp --version
 
 Flags (each also read from the environment; the flag wins):
@@ -52,8 +53,11 @@ Flags (each also read from the environment; the flag wins):
   --read-only           disable every tool that changes Sentry (SENTRY_MCP_READ_ONLY=1)
   --organization SLUG   pin to one organization (SENTRY_ORG)
   --demo                use the built-in sample Sentry instead of a real one (serve, tools, call)
+  --insecure-storage    keep credentials in a plain file, not the OS keyring (SENTRY_MCP_INSECURE_STORAGE=1)
+  --refresh-margin D    refresh the token this long before expiry, default 24h (SENTRY_MCP_REFRESH_MARGIN)
 
-Credentials: set SENTRY_ACCESS_TOKEN to a Sentry auth token (never passed as a flag).
+Credentials: run "sentry-mcp auth login" once, or set SENTRY_ACCESS_TOKEN (which overrides the
+stored sign-in and is never a flag).
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -79,6 +83,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdCall(ctx, rest, stdout, logger)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, logger)
+	case "auth":
+		err = cmdAuth(ctx, rest, stdin, stdout, stderr, logger)
 	default:
 		fmt.Fprintf(stderr, "sentry-mcp: unknown command %q\n\n%s", cmd, usage)
 		return 2

@@ -19,7 +19,7 @@ import (
 
 const secretToken = "sntryu_SECRET1TOKEN1abcdef0123456789abcdef0123456789abcdef0123"
 
-var binary string
+var binary, browser string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sentry-mcp-bin")
@@ -27,9 +27,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "sentry-mcp")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.Exit(1)
+	browser = filepath.Join(dir, "browser")
+	for _, b := range [][]string{{"-o", binary, "."}, {"-o", browser, "./testdata/browser"}} {
+		if out, err := exec.Command("go", append([]string{"build"}, b...)...).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -16,10 +16,14 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 fi
 
 if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v gnome-keyring-daemon >/dev/null 2>&1; then
-	if [ "$(id -u)" -ne 0 ]; then
+	if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 		echo "test-keyring: need dbus-run-session and gnome-keyring-daemon;" \
-			"install gnome-keyring dbus dbus-x11 libsecret-tools (or run as root)" >&2
-		exit 1
+			"install gnome-keyring dbus dbus-x11 libsecret-tools (or run as root on Debian)" >&2
+		if [ "${SENTRY_MCP_REQUIRE_KEYRING:-}" = 1 ]; then
+			exit 1
+		fi
+		echo "test-keyring: SKIPPED the real-keyring tests (set SENTRY_MCP_REQUIRE_KEYRING=1 to make this an error)" >&2
+		exit 0
 	fi
 	echo "test-keyring: installing gnome-keyring, dbus ..." >&2
 	export DEBIAN_FRONTEND=noninteractive
@@ -49,7 +53,8 @@ env -u DBUS_SESSION_BUS_ADDRESS -u GNOME_KEYRING_CONTROL \
 	SENTRY_MCP_KEYRING_TEST=1 \
 	dbus-run-session -- sh -c '
 		echo -n pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 1
-		go test -count=1 -v -run Keyring ./auth/
+		go test -count=1 -v -run Keyring ./auth/ &&
+		go test -count=1 -v -run "TestLogin|TestProcessRace" .
 	' >"$log" 2>&1 || status=$?
 end=$(date +%s)
 
@@ -61,7 +66,8 @@ if [ "$status" -ne 0 ]; then
 	exit "$status"
 fi
 # A skipped real test would pass silently: insist that they ran.
-if ! grep -q -- '--- PASS: TestRealKeyringRoundTrip' "$log" || ! grep -q -- '--- PASS: TestRealKeyringOpenStore' "$log"; then
+if ! grep -q -- '--- PASS: TestRealKeyringRoundTrip' "$log" || ! grep -q -- '--- PASS: TestRealKeyringOpenStore' "$log" ||
+	! grep -q -- '--- PASS: TestLoginWithBrowserThenServe' "$log" || ! grep -q -- '--- PASS: TestProcessRaceRefreshesOnce' "$log"; then
 	echo "test-keyring: FAILED: the real keyring tests did not run; full output:" >&2
 	cat "$log" >&2
 	exit 1

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/sentry-mcp/sentry-mcp/auth"
+	"github.com/sentry-mcp/sentry-mcp/sentry"
+)
+
+const authUsage = `Usage:
+  sentry-mcp auth login [--device | --with-token] [flags]   sign in once; the credential goes to the OS keyring
+  sentry-mcp auth status [--url URL]                          who is signed in, scopes, expiry, where it is stored
+  sentry-mcp auth token [--url URL]                           print the access token (refreshed first if needed)
+  sentry-mcp auth logout [--url URL]                          remove the stored credential for that Sentry
+
+Login flags:
+  --url URL               Sentry base URL (SENTRY_URL; default https://sentry.io)
+  --client-id ID          OAuth application client id (SENTRY_CLIENT_ID)
+  --client-secret-stdin   read the client secret from stdin (else SENTRY_CLIENT_SECRET)
+  --scopes LIST           scopes to request (default org:read,project:read,team:read,event:read);
+                          add event:write to let the agent resolve issues (resolve_issue)
+  --device                device flow for SSH and headless machines: enter a code in any browser
+  --with-token            read an existing auth token from stdin (cannot be refreshed)
+  --port N                loopback port for the browser redirect (default: any free port)
+  --timeout D             how long to wait for the browser (default 5m)
+  --insecure-storage      store in a plain file (0600) instead of the OS keyring
+
+The OAuth application (Sentry > Settings > Developer Settings) must allow the redirect URI
+http://127.0.0.1/callback and every scope you request.
+`
+
+func cmdAuth(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, authUsage)
+		return errUsage
+	}
+	switch args[0] {
+	case "login":
+		return cmdLogin(ctx, args[1:], stdin, stdout, stderr, logger)
+	case "status":
+		return cmdStatus(ctx, args[1:], stdout, stderr, logger)
+	case "token":
+		return cmdToken(ctx, args[1:], stdout, logger)
+	case "logout":
+		return cmdLogout(args[1:], stdout, logger)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, authUsage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "sentry-mcp: unknown auth command %q\n\n%s", args[0], authUsage)
+	return errUsage
+}
+
+// authFlags parses the flags every auth command shares plus extra ones.
+func authFlags(name string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet)) (*config, string, error) {
+	var cfg config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, authUsage) }
+	fs.StringVar(&cfg.url, "url", "", "Sentry base URL (SENTRY_URL)")
+	addStorageFlags(fs, &cfg)
+	if extra != nil {
+		extra(fs)
+	}
+	pos, err := parseArgs(fs, &cfg, args)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(pos) > 0 {
+		return nil, "", fmt.Errorf("unexpected arguments %q", pos)
+	}
+	host, err := normalizedHost(cfg.url)
+	return &cfg, host, err
+}
+
+func cmdLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) error {
+	var (
+		clientID, scopes  string
+		device, withToken bool
+		secretStdin       bool
+		port              int
+		timeout           time.Duration
+	)
+	cfg, host, err := authFlags("auth login", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&clientID, "client-id", "", "OAuth client id (SENTRY_CLIENT_ID)")
+		fs.BoolVar(&secretStdin, "client-secret-stdin", false, "read the client secret from stdin")
+		fs.StringVar(&scopes, "scopes", strings.Join(auth.DefaultLoginScopes, ","), "scopes to request")
+		fs.BoolVar(&device, "device", false, "use the device flow")
+		fs.BoolVar(&withToken, "with-token", false, "read a token from stdin")
+		fs.IntVar(&port, "port", 0, "loopback port for the redirect")
+		fs.DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the browser")
+	})
+	if err != nil {
+		return err
+	}
+	store := auth.OpenStore(storeOptions(cfg, logger))
+	if withToken {
+		return loginWithToken(ctx, host, stdin, stdout, store)
+	}
+	requested, err := auth.ParseScopes(scopes)
+	if err != nil {
+		return fmt.Errorf("--scopes: %w", err)
+	}
+	if clientID == "" {
+		clientID = os.Getenv("SENTRY_CLIENT_ID")
+	}
+	if clientID == "" {
+		return errors.New("no OAuth client id: pass --client-id or set SENTRY_CLIENT_ID (create an OAuth application in Sentry > Settings > Developer Settings), or use `auth login --with-token`")
+	}
+	secret := os.Getenv("SENTRY_CLIENT_SECRET")
+	if secretStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("reading the client secret from stdin: %w", err)
+		}
+		secret = strings.TrimSpace(line)
+	}
+	if secret == "" && !device {
+		return errors.New("no OAuth client secret: Sentry requires it to exchange the code; set SENTRY_CLIENT_SECRET or pass --client-secret-stdin")
+	}
+	client := auth.OAuthClient{BaseURL: host, ClientID: clientID, ClientSecret: secret, Scopes: requested}
+	var cred *auth.Credential
+	if device {
+		cred, err = client.LoginDevice(ctx, stderr)
+	} else {
+		cred, err = client.LoginBrowser(ctx, auth.LoginOptions{Port: port, Open: openBrowser, Notify: stderr, Timeout: timeout})
+	}
+	if err != nil {
+		return err
+	}
+	if err := store.Save(cred); err != nil {
+		return fmt.Errorf("signed in, but the credential could not be stored: %w", err)
+	}
+	who := "you"
+	if cred.User != nil {
+		who = cred.User.Name
+	}
+	fmt.Fprintf(stdout, "Signed in to %s as %s.\nScopes: %s\nStored in: %s\n", host, who, strings.Join(cred.Scopes, " "), store.Location())
+	if cred.ClientSecret == "" {
+		fmt.Fprintln(stdout, "No client secret was given, so this sign-in cannot be refreshed: run login again when it expires.")
+	}
+	return nil
+}
+
+func loginWithToken(ctx context.Context, host string, stdin io.Reader, stdout io.Writer, store auth.Store) error {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("reading the token from stdin: %w", err)
+	}
+	token := strings.TrimSpace(line)
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return errors.New("no token on stdin: pipe a Sentry auth token in, e.g. `sentry-mcp auth login --with-token < token.txt`")
+	}
+	c, err := sentry.NewClient(sentry.Config{BaseURL: host, Token: sentry.StaticToken(token), UserAgent: "sentry-mcp/" + version})
+	if err != nil {
+		return err
+	}
+	idx, _, err := c.Whoami(ctx)
+	if err != nil {
+		return fmt.Errorf("checking the token with %s: %w", host, err)
+	}
+	if idx.User == nil || idx.Auth == nil {
+		return fmt.Errorf("%s did not accept the token as a user token", host)
+	}
+	cred := &auth.Credential{Host: host, AccessToken: token, Kind: auth.KindToken, Scopes: idx.Auth.Scopes,
+		User: &auth.CredentialUser{ID: string(idx.User.ID), Name: idx.User.Name, Email: idx.User.Email}}
+	if err := store.Save(cred); err != nil {
+		return fmt.Errorf("the credential could not be stored: %w", err)
+	}
+	fmt.Fprintf(stdout, "Signed in to %s as %s with a token (it cannot be refreshed).\nScopes: %s\nStored in: %s\n", host, idx.User.Name, strings.Join(cred.Scopes, " "), store.Location())
+	return nil
+}
+
+// openBrowser runs $BROWSER with the URL, else the platform's opener.
+func openBrowser(url string) error {
+	if b := os.Getenv("BROWSER"); b != "" {
+		cmd := exec.Command(b, url)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		return cmd.Start()
+	}
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	return cmd.Start()
+}
+
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, logger *slog.Logger) error {
+	cfg, host, err := authFlags("auth status", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	var (
+		source   sentry.TokenSource
+		cred     *auth.Credential
+		location string
+	)
+	if tok := os.Getenv("SENTRY_ACCESS_TOKEN"); tok != "" {
+		source, location = sentry.StaticToken(tok), "environment (SENTRY_ACCESS_TOKEN)"
+	} else {
+		ts := tokenSource(cfg, host, logger)
+		if cred, err = ts.Credential(); err != nil {
+			fmt.Fprintf(stdout, "%s: not signed in. Run `sentry-mcp auth login`.\n", host)
+			return exitCode(1)
+		}
+		source, location = ts, auth.OpenStore(storeOptions(cfg, logger)).Location()
+	}
+	fmt.Fprintf(stdout, "Host:       %s\n", host)
+	fmt.Fprintf(stdout, "Stored in:  %s\n", location)
+	if cred != nil {
+		if cred.User != nil {
+			fmt.Fprintf(stdout, "User:       %s <%s>\n", cred.User.Name, cred.User.Email)
+		}
+		fmt.Fprintf(stdout, "Scopes:     %s\n", strings.Join(cred.Scopes, " "))
+		if cred.Expiry.IsZero() {
+			fmt.Fprintln(stdout, "Expires:    unknown")
+		} else {
+			fmt.Fprintf(stdout, "Expires:    %s (in %s)\n", cred.Expiry.UTC().Format(time.RFC3339), time.Until(cred.Expiry).Round(time.Minute))
+		}
+		switch {
+		case cred.Kind == auth.KindToken:
+			fmt.Fprintln(stdout, "Refresh:    no (a pasted token; sign in with OAuth to get automatic refresh)")
+		case cred.RefreshToken == "" || cred.ClientSecret == "":
+			fmt.Fprintln(stdout, "Refresh:    no (no refresh token or client secret)")
+		default:
+			fmt.Fprintln(stdout, "Refresh:    yes, automatically")
+		}
+	}
+	c, err := sentry.NewClient(sentry.Config{BaseURL: host, Token: source, UserAgent: "sentry-mcp/" + version})
+	if err != nil {
+		return err
+	}
+	idx, _, err := c.Whoami(ctx)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stdout, "Status:     invalid: %v\n", err)
+		return exitCode(1)
+	case idx.User == nil:
+		fmt.Fprintln(stdout, "Status:     invalid: Sentry does not know this token")
+		return exitCode(1)
+	}
+	if cred == nil {
+		fmt.Fprintf(stdout, "User:       %s <%s>\n", idx.User.Name, idx.User.Email)
+		if idx.Auth != nil {
+			fmt.Fprintf(stdout, "Scopes:     %s\n", strings.Join(idx.Auth.Scopes, " "))
+		}
+	}
+	fmt.Fprintln(stdout, "Status:     valid")
+	return nil
+}
+
+func cmdToken(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	cfg, host, err := authFlags("auth token", args, os.Stderr, nil)
+	if err != nil {
+		return err
+	}
+	if tok := os.Getenv("SENTRY_ACCESS_TOKEN"); tok != "" {
+		fmt.Fprintln(stdout, tok)
+		return nil
+	}
+	tok, err := tokenSource(cfg, host, logger).Token(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+func cmdLogout(args []string, stdout io.Writer, logger *slog.Logger) error {
+	cfg, host, err := authFlags("auth logout", args, os.Stderr, nil)
+	if err != nil {
+		return err
+	}
+	store := auth.OpenStore(storeOptions(cfg, logger))
+	if err := store.Delete(host); errors.Is(err, auth.ErrNotFound) {
+		fmt.Fprintf(stdout, "%s: not signed in.\n", host)
+		return exitCode(1)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Signed out of %s (removed from %s).\n", host, store.Location())
+	return nil
+}
