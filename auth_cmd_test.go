@@ -347,6 +347,9 @@ func TestProcessRaceRefreshesOnce(t *testing.T) {
 			t.Errorf("process %d ended with another token than the stored one", i)
 		}
 	}
+	if st := runCmd(t, env, "", "auth", "status"); st.code != 0 || !strings.Contains(st.stdout, "Status:     valid") {
+		t.Errorf("after the race the stored sign-in is not valid: %+v", st)
+	}
 	refreshes := f.TokenGrants()["refresh_token"]
 	t.Logf("process race: %d processes, %d refresh requests, %d failures", procs, refreshes, failures)
 	if refreshes != 1 || after == before {
