@@ -32,6 +32,7 @@ type config struct {
 	json            bool // call only
 	insecureStorage bool
 	refreshMargin   time.Duration
+	timeout         time.Duration
 }
 
 func newFlagSet(name string, cfg *config, out io.Writer) *flag.FlagSet {
@@ -43,6 +44,7 @@ func newFlagSet(name string, cfg *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.org, "organization", "", "pin to one organization (SENTRY_ORG)")
 	fs.BoolVar(&cfg.readOnly, "read-only", false, "disable tools that change Sentry (SENTRY_MCP_READ_ONLY)")
 	fs.BoolVar(&cfg.demo, "demo", false, "use the built-in sample Sentry")
+	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "per-request timeout for Sentry (SENTRY_MCP_TIMEOUT)")
 	addStorageFlags(fs, cfg)
 	return fs
 }
@@ -96,6 +98,15 @@ func parseArgs(fs *flag.FlagSet, cfg *config, args []string) ([]string, error) {
 			cfg.refreshMargin = d
 		}
 	}
+	if !set["timeout"] {
+		if v := os.Getenv("SENTRY_MCP_TIMEOUT"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("SENTRY_MCP_TIMEOUT=%q: want a duration like 30s", v)
+			}
+			cfg.timeout = d
+		}
+	}
 	if !set["insecure-storage"] && os.Getenv("SENTRY_MCP_INSECURE_STORAGE") != "" {
 		b, err := strconv.ParseBool(os.Getenv("SENTRY_MCP_INSECURE_STORAGE"))
 		if err != nil {
@@ -145,7 +156,7 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger) (*tools.Invent
 		}
 		source, tokenScopes = ts, cred.Scopes
 	}
-	client, err := sentry.NewClient(sentry.Config{BaseURL: base, Token: source, UserAgent: "sentry-mcp/" + version})
+	client, err := sentry.NewClient(sentry.Config{BaseURL: base, Token: source, UserAgent: "sentry-mcp/" + version, Timeout: cfg.timeout, Logger: logger})
 	if err != nil {
 		cleanup()
 		return nil, func() {}, err

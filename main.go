@@ -55,13 +55,23 @@ Flags (each also read from the environment; the flag wins):
   --demo                use the built-in sample Sentry instead of a real one (serve, tools, call)
   --insecure-storage    keep credentials in a plain file, not the OS keyring (SENTRY_MCP_INSECURE_STORAGE=1)
   --refresh-margin D    refresh the token this long before expiry, default 24h (SENTRY_MCP_REFRESH_MARGIN)
+  --timeout D           per-request timeout for Sentry, default 30s (SENTRY_MCP_TIMEOUT)
+
+Logs go to stderr; SENTRY_MCP_LOG_LEVEL=debug adds one line per Sentry request.
 
 Credentials: run "sentry-mcp auth login" once, or set SENTRY_ACCESS_TOKEN (which overrides the
 stored sign-in and is never a flag).
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	level := slog.LevelInfo
+	if v := os.Getenv("SENTRY_MCP_LOG_LEVEL"); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			fmt.Fprintf(stderr, "sentry-mcp: SENTRY_MCP_LOG_LEVEL=%q: want debug, info, warn or error\n", v)
+			return 2
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2

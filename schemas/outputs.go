@@ -127,6 +127,7 @@ type ResolveOutput struct {
 	InNextRelease bool   `json:"in_next_release,omitempty"`
 	InRelease     string `json:"in_release,omitempty"`
 	Permalink     string `json:"permalink,omitempty"`
+	Attempts      int    `json:"attempts,omitempty"`
 }
 
 // Release is one release.

@@ -10,7 +10,7 @@ import (
 // Whoami returns GET /api/0/: the token's user and scopes.
 func (c *Client) Whoami(ctx context.Context) (*Index, *Response, error) {
 	var v Index
-	r, err := c.do(ctx, http.MethodGet, c.base, "/api/0/", nil, nil, &v)
+	r, err := c.do(ctx, call{method: http.MethodGet, base: c.base, route: "/api/0/"}, &v)
 	if err != nil {
 		return nil, r, err
 	}
@@ -41,7 +41,7 @@ func (o ListOptions) values() url.Values {
 // ListOrganizations lists the organizations the user belongs to.
 func (c *Client) ListOrganizations(ctx context.Context, opt ListOptions) ([]Organization, *Response, error) {
 	var v []Organization
-	r, err := c.do(ctx, http.MethodGet, c.base, "/api/0/organizations/", opt.values(), nil, &v)
+	r, err := c.do(ctx, call{method: http.MethodGet, base: c.base, route: "/api/0/organizations/", query: opt.values()}, &v)
 	if err != nil {
 		return nil, r, err
 	}
@@ -51,12 +51,8 @@ func (c *Client) ListOrganizations(ctx context.Context, opt ListOptions) ([]Orga
 
 // ListProjects lists an organization's projects.
 func (c *Client) ListProjects(ctx context.Context, org string, opt ListOptions) ([]Project, *Response, error) {
-	p, err := apiPath("/api/0/organizations/%s/projects/", org)
-	if err != nil {
-		return nil, nil, err
-	}
 	var v []Project
-	r, err := c.do(ctx, http.MethodGet, c.orgBase(ctx, org), p, opt.values(), nil, &v)
+	r, err := c.do(ctx, call{method: http.MethodGet, org: org, route: "/api/0/organizations/%s/projects/", args: []string{org}, query: opt.values()}, &v)
 	if err != nil {
 		return nil, r, err
 	}
@@ -77,10 +73,6 @@ type IssueListOptions struct {
 
 // ListIssues lists an organization's issues.
 func (c *Client) ListIssues(ctx context.Context, org string, opt IssueListOptions) ([]Issue, *Response, error) {
-	p, err := apiPath("/api/0/organizations/%s/issues/", org)
-	if err != nil {
-		return nil, nil, err
-	}
 	q := url.Values{}
 	for _, id := range opt.Projects {
 		q.Add("project", id)
@@ -101,35 +93,26 @@ func (c *Client) ListIssues(ctx context.Context, org string, opt IssueListOption
 		q.Set("limit", strconv.Itoa(opt.Limit))
 	}
 	var v []Issue
-	r, err := c.do(ctx, http.MethodGet, c.orgBase(ctx, org), p, q, nil, &v)
+	r, err := c.do(ctx, call{method: http.MethodGet, org: org, route: "/api/0/organizations/%s/issues/", args: []string{org}, query: q}, &v)
 	if err != nil {
 		return nil, r, err
 	}
 	return v, r, nil
 }
 
-// issuePath is the org-scoped issue path when org is known (which also
-// accepts short ids), else the top-level one (numeric ids only).
-func (c *Client) issuePath(ctx context.Context, org, id, suffix string) (*url.URL, string, error) {
+// issueCall addresses an issue: the org-scoped path when org is known
+// (which also accepts short ids), else the top-level one (numeric ids only).
+func issueCall(method, org, id, suffix string) call {
 	if org == "" {
-		p, err := apiPath("/api/0/issues/%s/"+suffix, id)
-		return c.base, p, err
+		return call{method: method, route: "/api/0/issues/%s/" + suffix, args: []string{id}}
 	}
-	p, err := apiPath("/api/0/organizations/%s/issues/%s/"+suffix, org, id)
-	if err != nil {
-		return nil, "", err
-	}
-	return c.orgBase(ctx, org), p, nil
+	return call{method: method, org: org, route: "/api/0/organizations/%s/issues/%s/" + suffix, args: []string{org, id}}
 }
 
 // GetIssue returns an issue's details. id is numeric, or a short id when org is set.
 func (c *Client) GetIssue(ctx context.Context, org, id string) (*Issue, *Response, error) {
-	base, p, err := c.issuePath(ctx, org, id, "")
-	if err != nil {
-		return nil, nil, err
-	}
 	var v Issue
-	r, err := c.do(ctx, http.MethodGet, base, p, nil, nil, &v)
+	r, err := c.do(ctx, issueCall(http.MethodGet, org, id, ""), &v)
 	if err != nil {
 		return nil, r, err
 	}
@@ -138,12 +121,8 @@ func (c *Client) GetIssue(ctx context.Context, org, id string) (*Issue, *Respons
 
 // LatestEvent returns an issue's most recent event.
 func (c *Client) LatestEvent(ctx context.Context, org, id string) (*Event, *Response, error) {
-	base, p, err := c.issuePath(ctx, org, id, "events/latest/")
-	if err != nil {
-		return nil, nil, err
-	}
 	var v Event
-	r, err := c.do(ctx, http.MethodGet, base, p, nil, nil, &v)
+	r, err := c.do(ctx, issueCall(http.MethodGet, org, id, "events/latest/"), &v)
 	if err != nil {
 		return nil, r, err
 	}
@@ -158,12 +137,10 @@ type IssueUpdate struct {
 
 // UpdateIssue changes an issue and returns it as Sentry re-read it.
 func (c *Client) UpdateIssue(ctx context.Context, org, id string, u IssueUpdate) (*Issue, *Response, error) {
-	base, p, err := c.issuePath(ctx, org, id, "")
-	if err != nil {
-		return nil, nil, err
-	}
 	var v Issue
-	r, err := c.do(ctx, http.MethodPut, base, p, nil, u, &v)
+	cl := issueCall(http.MethodPut, org, id, "")
+	cl.body = u
+	r, err := c.do(ctx, cl, &v)
 	if err != nil {
 		return nil, r, err
 	}
@@ -178,16 +155,12 @@ type ReleaseListOptions struct {
 
 // ListReleases lists an organization's releases, newest first.
 func (c *Client) ListReleases(ctx context.Context, org string, opt ReleaseListOptions) ([]Release, *Response, error) {
-	p, err := apiPath("/api/0/organizations/%s/releases/", org)
-	if err != nil {
-		return nil, nil, err
-	}
 	q := opt.values()
 	for _, id := range opt.Projects {
 		q.Add("project", id)
 	}
 	var v []Release
-	r, err := c.do(ctx, http.MethodGet, c.orgBase(ctx, org), p, q, nil, &v)
+	r, err := c.do(ctx, call{method: http.MethodGet, org: org, route: "/api/0/organizations/%s/releases/", args: []string{org}, query: q}, &v)
 	if err != nil {
 		return nil, r, err
 	}

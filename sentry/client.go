@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -53,6 +53,21 @@ type Config struct {
 	// for sentry.io, its region hosts) that an organization's regionUrl may
 	// point at. Turning it on also turns on region routing.
 	TrustedHosts []string
+	// Timeout bounds each request attempt; 0 = 30 s.
+	Timeout time.Duration
+	// Retries is how often a transient failure (network error, 500, 502,
+	// 503, 504) of an idempotent request is retried; 0 = 2, negative = none.
+	Retries int
+	// RetryBackoff is the first retry's delay, doubled each time, with
+	// jitter; 0 = 250 ms.
+	RetryBackoff time.Duration
+	// MaxRateLimitWait is the longest a 429 is waited out (until
+	// X-Sentry-Rate-Limit-Reset) before the call is retried once; longer
+	// waits become an error saying when to try again. 0 = 10 s.
+	MaxRateLimitWait time.Duration
+	// Logger receives one debug line per request (method, path, status,
+	// duration; never headers or bodies). nil = discard.
+	Logger *slog.Logger
 }
 
 // Client talks to one Sentry instance. It is safe for concurrent use.
@@ -63,6 +78,12 @@ type Client struct {
 	http      *http.Client
 	trusted   []string
 	regional  bool
+	timeout   time.Duration
+	retries   int
+	backoff   time.Duration
+	maxWait   time.Duration
+	log       *slog.Logger
+	limits    sync.Map // endpoint -> *limiter
 
 	mu      sync.Mutex
 	regions map[string]*url.URL // org slug or id -> API base
@@ -80,13 +101,32 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: defaultTransport(), Timeout: 60 * time.Second}
+		hc = &http.Client{Transport: defaultTransport()} // each attempt has its own deadline
 	}
 	ua := cfg.UserAgent
 	if ua == "" {
 		ua = "sentry-mcp"
 	}
-	c := &Client{base: base, token: cfg.Token, userAgent: ua, http: hc, regions: map[string]*url.URL{}}
+	c := &Client{base: base, token: cfg.Token, userAgent: ua, http: hc, regions: map[string]*url.URL{},
+		timeout: cfg.Timeout, retries: cfg.Retries, backoff: cfg.RetryBackoff, maxWait: cfg.MaxRateLimitWait, log: cfg.Logger}
+	if c.timeout <= 0 {
+		c.timeout = 30 * time.Second
+	}
+	switch {
+	case c.retries == 0:
+		c.retries = 2
+	case c.retries < 0:
+		c.retries = 0
+	}
+	if c.backoff <= 0 {
+		c.backoff = 250 * time.Millisecond
+	}
+	if c.maxWait <= 0 {
+		c.maxWait = 10 * time.Second
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
 	for _, h := range cfg.TrustedHosts {
 		c.trusted = append(c.trusted, strings.ToLower(h))
 	}
@@ -341,58 +381,6 @@ func firstLine(b []byte) string {
 	return s
 }
 
-// Response carries what a call learned besides its body.
-type Response struct {
-	Page      Page
-	RateLimit RateLimit
-	DirectHit bool
-}
-
-// do sends one request to base+path and decodes a JSON answer into out.
-func (c *Client) do(ctx context.Context, method string, base *url.URL, path string, q url.Values, body, out any) (*Response, error) {
-	u := *base
-	u.Path = base.Path + path
-	u.RawPath = ""
-	u.RawQuery = q.Encode()
-	if !c.IsSentryURL(&u) { // the token goes to the configured Sentry only
-		return nil, fmt.Errorf("sentry: refusing to send a request to %s, which is not the configured Sentry", u.Host)
-	}
-	var payload []byte
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		payload = b
-	}
-	tok := ""
-	if c.token != nil {
-		t, err := c.token.Token(ctx)
-		if err != nil {
-			return nil, &TokenError{Err: err}
-		}
-		tok = t
-	}
-	r, err := c.send(ctx, method, &u, payload, tok, out)
-	if StatusCode(err) != http.StatusUnauthorized || tok == "" {
-		return r, err
-	}
-	// Sentry rejected the token: a refreshing source gets one chance to
-	// replace it, and the call is retried once.
-	ref, ok := c.token.(Refresher)
-	if !ok {
-		return r, err
-	}
-	next, rerr := ref.Refresh(ctx, tok)
-	if rerr != nil {
-		return r, &TokenError{Err: rerr}
-	}
-	if next == tok {
-		return r, err
-	}
-	return c.send(ctx, method, &u, payload, next, out)
-}
-
 // Refresher is a TokenSource that can replace a token Sentry rejected.
 type Refresher interface {
 	Refresh(ctx context.Context, rejected string) (string, error)
@@ -403,45 +391,6 @@ type TokenError struct{ Err error }
 
 func (e *TokenError) Error() string { return e.Err.Error() }
 func (e *TokenError) Unwrap() error { return e.Err }
-
-func (c *Client) send(ctx context.Context, method string, u *url.URL, payload []byte, tok string, out any) (*Response, error) {
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, &NetworkError{Method: method, Host: u.Host, Err: scrubURLError(err)}
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, &NetworkError{Method: method, Host: u.Host, Err: err}
-	}
-	r := &Response{RateLimit: parseRateLimit(resp.Header), DirectHit: resp.Header.Get("X-Sentry-Direct-Hit") == "1"}
-	r.Page = parsePage(resp.Header)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return r, decodeError(resp, data)
-	}
-	if out != nil && len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return r, &DecodeError{Method: method, Path: u.Path, Err: err}
-		}
-	}
-	return r, nil
-}
 
 // NetworkError is a failure to reach Sentry or read its answer.
 type NetworkError struct {
@@ -493,7 +442,7 @@ func (c *Client) orgBase(ctx context.Context, org string) *url.URL {
 		q.Set("query", "id:"+org)
 	}
 	var orgs []Organization
-	if _, err := c.do(ctx, http.MethodGet, c.base, "/api/0/organizations/", q, nil, &orgs); err != nil {
+	if _, err := c.do(ctx, call{method: http.MethodGet, base: c.base, route: "/api/0/organizations/", query: q}, &orgs); err != nil {
 		return c.base // not cached: a later call may learn it
 	}
 	c.rememberRegions(orgs)

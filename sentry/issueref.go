@@ -77,9 +77,11 @@ func (c *Client) ParseIssueRef(s string) (IssueRef, error) {
 	return ref, nil
 }
 
+// clip shortens s for an error message (which quotes it, so that control
+// and invalid bytes show escaped).
 func clip(s string) string {
-	if len(s) > 100 {
-		return s[:100] + "..."
+	if len(s) > 60 {
+		return s[:60] + "..."
 	}
 	return s
 }

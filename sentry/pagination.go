@@ -57,8 +57,10 @@ func ParseLinkHeader(h string) []Link {
 		if end < 0 {
 			return out
 		}
-		l := Link{URL: h[start+1 : start+end]}
-		h = h[start+end+1:]
+		end += start
+		start = strings.LastIndexByte(h[:end], '<') // "<<a>" is the link <a>
+		l := Link{URL: h[start+1 : end]}
+		h = h[end+1:]
 		// Parameters run until the next "," that is outside quotes.
 		for {
 			h = strings.TrimLeft(h, " \t")

@@ -37,7 +37,7 @@ type setup struct {
 }
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	outputs map[string]*jsonschema.Schema
 	fake    *sentrytest.Server
 	inv     *tools.Inventory
@@ -77,7 +77,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	return newHarnessWith(t, fake, s)
 }
 
-func newHarnessWith(t *testing.T, fake *sentrytest.Server, s setup) *harness {
+func newHarnessWith(t testing.TB, fake *sentrytest.Server, s setup) *harness {
 	t.Helper()
 	cl, err := sentry.NewClient(sentry.Config{BaseURL: fake.URL, Token: sentry.StaticToken(secretToken), UserAgent: "sentry-mcp/test", TrustedHosts: s.trusted})
 	if err != nil {

@@ -416,14 +416,21 @@ func resolveIssueTool() Tool {
 		if err != nil {
 			return nil, "", err
 		}
-		is, _, err := env.Client.UpdateIssue(ctx, ref.Org, ref.ID, upd)
+		is, resp, err := env.Client.UpdateIssue(ctx, ref.Org, ref.ID, upd)
 		if err != nil {
 			return nil, "", err
 		}
 		out := &schemas.ResolveOutput{ID: string(is.ID), ShortID: is.ShortID, Status: is.Status, Permalink: is.Permalink}
 		out.InNextRelease, _ = is.StatusDetails["inNextRelease"].(bool)
 		out.InRelease, _ = is.StatusDetails["inRelease"].(string)
+		if resp.Attempts > 1 {
+			out.Attempts = resp.Attempts
+		}
 		text := fmt.Sprintf("%s is now %s%s.", is.ShortID, is.Status, how)
+		if resp.Attempts > 1 {
+			// Safe because resolving is idempotent; said so the agent knows.
+			text += fmt.Sprintf(" (Sent %d times after transient errors; resolving twice is harmless.)", resp.Attempts)
+		}
 		if is.Permalink != "" {
 			text += " " + is.Permalink
 		}

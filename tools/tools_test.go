@@ -483,7 +483,11 @@ func TestSentryErrorsBecomeToolErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, setup{})
-			h.fake.FailNext(1, tt.status, tt.body)
+			n := 1
+			if tt.status >= 500 {
+				n = 3 // more than the client retries
+			}
+			h.fake.FailNext(n, tt.status, tt.body)
 			res := h.call("list_issues", map[string]any{"organization": "acme"})
 			if !res.IsError {
 				t.Fatalf("not an error: %s", text(res))
