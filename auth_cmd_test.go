@@ -356,3 +356,68 @@ func TestProcessRaceRefreshesOnce(t *testing.T) {
 		t.Errorf("%d refresh requests reached Sentry, want exactly 1 (token changed: %v)", refreshes, after != before)
 	}
 }
+
+// TestSecretsNeverLeak runs every tool and every error path through the
+// real binary at debug log level, with a stored OAuth sign-in that gets
+// refreshed on the way, and looks for any token or the client secret in
+// everything it wrote.
+func TestSecretsNeverLeak(t *testing.T) {
+	f := newOAuthFake(t, sentrytest.Options{})
+	if r := runCmd(t, f.env(), "", "auth", "login", "--scopes", "org:read,project:read,event:write", "--timeout", "20s"); r.code != 0 {
+		t.Fatalf("login: %+v", r)
+	}
+	first := f.stored(t)
+	f.makeDue(t)
+	env := f.env("SENTRY_MCP_LOG_LEVEL=debug")
+	p := startServe(t, env)
+	p.request("initialize", map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+	p.notify("notifications/initialized")
+	var transcript strings.Builder
+	call := func(name string, args map[string]any) {
+		resp := p.request("tools/call", map[string]any{"name": name, "arguments": args})
+		b, _ := json.Marshal(resp)
+		transcript.Write(b)
+	}
+	every := func() {
+		call("whoami", nil)
+		call("list_organizations", nil)
+		call("list_projects", map[string]any{"organization": "acme"})
+		call("list_issues", map[string]any{"organization": "acme", "limit": 2})
+		call("get_issue", map[string]any{"issue": "BACKEND-1", "organization": "acme"})
+		call("resolve_issue", map[string]any{"issue": "BACKEND-1", "organization": "acme"})
+		call("list_releases", map[string]any{"organization": "acme"})
+		call("get_issue", map[string]any{"issue": "https://evil.example/organizations/acme/issues/1/"})
+		call("list_issues", map[string]any{"organization": "../../x"})
+	}
+	every()
+	for _, st := range []int{400, 401, 403, 404, 429, 500, 502} {
+		f.FailNext(3, st, `{"detail": "injected"}`)
+		every()
+	}
+	f.ExpireToken(f.stored(t)["access_token"].(string)) // 401, then a refresh on the 401 path
+	every()
+	p.in.Close()
+	p.cmd.Wait()
+	last := f.stored(t)
+	if last["access_token"] == first["access_token"] {
+		t.Fatal("the test meant to exercise refreshes, but none happened")
+	}
+	extra := []string{}
+	for _, args := range [][]string{{"auth", "status"}, {"tools"}, {"call", "resolve_issue", `{"issue":"1"}`}, {"auth", "login", "--timeout", "1s"}} {
+		r := runCmd(t, f.env("SENTRY_MCP_LOG_LEVEL=debug", "SENTRY_CLIENT_ID=nope"), "", args...)
+		extra = append(extra, r.stdout, r.stderr)
+	}
+	everything := transcript.String() + p.stderr.String() + strings.Join(extra, "")
+	for name, secret := range map[string]any{
+		"first access token": first["access_token"], "first refresh token": first["refresh_token"],
+		"last access token": last["access_token"], "last refresh token": last["refresh_token"],
+		"client secret": testClientSecret,
+	} {
+		if strings.Contains(everything, secret.(string)) {
+			t.Errorf("the %s appeared in the output", name)
+		}
+	}
+	if !strings.Contains(p.stderr.String(), "sentry request") || !strings.Contains(p.stderr.String(), "refreshed the Sentry token") {
+		t.Errorf("debug logs are missing, so the test proves little:\n%s", p.stderr.String())
+	}
+}

@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,5 +239,78 @@ func TestServeDemo(t *testing.T) {
 	p.in.Close()
 	if err := p.cmd.Wait(); err != nil {
 		t.Errorf("exit: %v\n%s", err, p.stderr)
+	}
+}
+
+// gatedSentry is the demo fake behind a gate: issue-list requests block
+// until the client gives up, so a call can be caught in flight.
+func gatedSentry(t *testing.T) (url string, arrived chan struct{}, gone chan struct{}) {
+	fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{})
+	t.Cleanup(fake.Close)
+	fake.AddToken(secretToken, "org:read", "event:read")
+	arrived, gone = make(chan struct{}, 10), make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/issues/") {
+			arrived <- struct{}{}
+			<-r.Context().Done()
+			gone <- struct{}{}
+			return
+		}
+		fake.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, arrived, gone
+}
+
+func TestGracefulShutdownAnswersInFlightCalls(t *testing.T) {
+	for _, how := range []string{"stdin EOF", "SIGINT", "SIGTERM"} {
+		t.Run(how, func(t *testing.T) {
+			url, arrived, gone := gatedSentry(t)
+			p := startServe(t, []string{"SENTRY_URL=" + url, "SENTRY_ACCESS_TOKEN=" + secretToken})
+			p.request("initialize", map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+			p.notify("notifications/initialized")
+			msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 99, "method": "tools/call", "params": map[string]any{"name": "list_issues", "arguments": map[string]any{"organization": "acme"}}})
+			p.in.Write(append(msg, '\n'))
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call never reached Sentry")
+			}
+			start := time.Now()
+			switch how {
+			case "stdin EOF":
+				p.in.Close()
+			case "SIGINT":
+				p.cmd.Process.Signal(os.Interrupt)
+			case "SIGTERM":
+				p.cmd.Process.Signal(syscall.SIGTERM)
+			}
+			var answered bool
+			for p.out.Scan() {
+				var resp map[string]any
+				if err := json.Unmarshal(p.out.Bytes(), &resp); err != nil {
+					t.Fatalf("non-protocol output: %q", p.out.Text())
+				}
+				if resp["id"] == float64(99) {
+					answered = true
+				}
+			}
+			err := p.cmd.Wait()
+			elapsed := time.Since(start)
+			if err != nil {
+				t.Errorf("exit: %v\n%s", err, p.stderr)
+			}
+			if elapsed > time.Second {
+				t.Errorf("took %s to exit", elapsed)
+			}
+			if !answered {
+				t.Error("the in-flight call was not answered")
+			}
+			select {
+			case <-gone:
+			case <-time.After(2 * time.Second):
+				t.Error("the upstream request was not cancelled")
+			}
+		})
 	}
 }

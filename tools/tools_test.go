@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -578,5 +579,55 @@ func TestResolveInUnknownReleaseSaysWhy(t *testing.T) {
 	}
 	if st := h.fake.Issue(is.ID)["status"]; st != "unresolved" {
 		t.Errorf("a rejected resolve changed the issue to %v", st)
+	}
+}
+
+// TestInjectionStaysInsideItsParameter: values that end up in a query
+// string reach exactly the intended endpoint, as one parameter, intact.
+func TestInjectionStaysInsideItsParameter(t *testing.T) {
+	h := newHarness(t, setup{})
+	tests := []struct {
+		tool  string
+		args  map[string]any
+		path  string
+		param string
+		value string
+	}{
+		{"list_issues", map[string]any{"organization": "acme", "query": "is:unresolved&project=-1#frag"}, "/api/0/organizations/acme/issues/", "query", "is:unresolved&project=-1#frag"},
+		{"list_issues", map[string]any{"organization": "acme", "query": "a\r\nX-Injected: 1"}, "/api/0/organizations/acme/issues/", "query", "a\r\nX-Injected: 1"},
+		{"list_issues", map[string]any{"organization": "acme", "cursor": "0:0:0&limit=100"}, "/api/0/organizations/acme/issues/", "cursor", "0:0:0&limit=100"},
+		{"list_issues", map[string]any{"organization": "acme", "environment": "prod?x=1#y"}, "/api/0/organizations/acme/issues/", "environment", "prod?x=1#y"},
+		{"list_organizations", map[string]any{"query": "slug:acme&owner=1"}, "/api/0/organizations/", "query", "slug:acme&owner=1"},
+		{"list_projects", map[string]any{"organization": "acme", "query": "../../api-tokens/"}, "/api/0/organizations/acme/projects/", "query", "../../api-tokens/"},
+		{"list_releases", map[string]any{"organization": "acme", "query": "1.0/../../x"}, "/api/0/organizations/acme/releases/", "query", "1.0/../../x"},
+	}
+	for _, tt := range tests {
+		h.fake.ResetRequests()
+		h.call(tt.tool, tt.args) // the fake may answer 400 to odd searches; what matters is where it went
+		reqs := h.fake.Requests()
+		if len(reqs) != 1 {
+			t.Errorf("%s %v: %d requests: %v", tt.tool, tt.args, len(reqs), h.apiRequests())
+			continue
+		}
+		r := reqs[0]
+		q, err := url.ParseQuery(r.RawQuery)
+		if r.Method != "GET" || r.Path != tt.path || err != nil {
+			t.Errorf("%s: went to %s %s?%s", tt.tool, r.Method, r.Path, r.RawQuery)
+			continue
+		}
+		if got := q[tt.param]; len(got) != 1 || got[0] != tt.value {
+			t.Errorf("%s: %s = %q, want %q", tt.tool, tt.param, got, tt.value)
+		}
+		for _, smuggled := range []string{"owner", "X-Injected"} {
+			if q.Has(smuggled) {
+				t.Errorf("%s: smuggled parameter %s", tt.tool, smuggled)
+			}
+		}
+		if tt.param == "cursor" && q.Get("limit") != "25" {
+			t.Errorf("cursor overrode limit: %v", q)
+		}
+		if tt.param == "query" && tt.tool == "list_issues" && q.Has("project") {
+			t.Errorf("query smuggled a project filter: %v", q)
+		}
 	}
 }
