@@ -631,3 +631,20 @@ func TestInjectionStaysInsideItsParameter(t *testing.T) {
 		}
 	}
 }
+
+func TestSelfHostedSendsNoRateLimitHeaders(t *testing.T) {
+	h := newHarness(t, setup{opts: sentrytest.Options{SelfHosted: true}})
+	for _, c := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"list_issues", map[string]any{"organization": "acme"}},
+		{"get_issue", map[string]any{"issue": "BACKEND-1", "organization": "acme"}},
+		{"list_releases", map[string]any{"organization": "acme"}},
+		{"resolve_issue", map[string]any{"issue": "BACKEND-1", "organization": "acme"}},
+	} {
+		if res := h.call(c.tool, c.args); res.IsError {
+			t.Errorf("%s on self-hosted: %s", c.tool, text(res))
+		}
+	}
+}
