@@ -115,21 +115,17 @@ func cmdCall(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 			return fmt.Errorf("arguments must be a JSON object, e.g. '{\"organization\":\"acme\"}': %v", err)
 		}
 	}
-	inv, cleanup, err := setup(ctx, &cfg, logger)
-	defer cleanup()
+	return withSession(ctx, &cfg, logger, func(inv *tools.Inventory, sess *session) error {
+		return callOnce(ctx, sess, pos[0], callArgs, cfg.json, stdout)
+	})
+}
+
+func callOnce(ctx context.Context, sess *session, name string, callArgs map[string]any, asJSON bool, stdout io.Writer) error {
+	res, err := sess.call(ctx, name, callArgs)
 	if err != nil {
 		return err
 	}
-	sess, err := newSession(ctx, inv)
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	res, err := sess.call(ctx, pos[0], callArgs)
-	if err != nil {
-		return err
-	}
-	if cfg.json && !res.IsError {
+	if asJSON && !res.IsError {
 		b, _ := json.MarshalIndent(res.StructuredContent, "", "  ")
 		fmt.Fprintln(stdout, string(b))
 	} else {
@@ -139,6 +135,22 @@ func cmdCall(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		return exitCode(1)
 	}
 	return nil
+}
+
+// withSession sets up the server for cfg and runs f with an MCP client
+// session connected to it.
+func withSession(ctx context.Context, cfg *config, logger *slog.Logger, f func(*tools.Inventory, *session) error) error {
+	inv, cleanup, err := setup(ctx, cfg, logger)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+	sess, err := newSession(ctx, inv)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	return f(inv, sess)
 }
 
 // session is a real MCP client session with an in-process server: the

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/sentry-mcp/sentry-mcp/tools"
 )
 
 // cmdDemo tours what an agent sees, against the built-in sample Sentry.
@@ -19,17 +21,13 @@ func cmdDemo(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 		return err
 	}
 	cfg.demo = true
-	inv, cleanup, err := setup(ctx, &cfg, logger)
-	defer cleanup()
-	if err != nil {
-		return err
-	}
-	sess, err := newSession(ctx, inv)
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
+	return withSession(ctx, &cfg, logger, func(inv *tools.Inventory, sess *session) error {
+		return tour(ctx, inv, sess, stdout)
+	})
+}
 
+// tour prints what an agent sees, step by step.
+func tour(ctx context.Context, inv *tools.Inventory, sess *session, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "sentry-mcp %s demo: a sample Sentry runs in this process at %s; every step below is a real MCP call.\n\n", version, inv.Env().Client.BaseURL())
 	fmt.Fprintf(stdout, "== The demo token holds: %s\n\n", strings.Join(demoScopes, " "))
 	printTools(stdout, inv)

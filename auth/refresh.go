@@ -101,6 +101,17 @@ func (ts *RefreshingTokenSource) loadLocked() error {
 	return nil
 }
 
+// usableLocked loads the credential and fails when the sign-in is dead.
+func (ts *RefreshingTokenSource) usableLocked() error {
+	if err := ts.loadLocked(); err != nil {
+		return err
+	}
+	if ts.dead {
+		return ErrSignInExpired
+	}
+	return nil
+}
+
 func (ts *RefreshingTokenSource) canRefresh(c *Credential) bool {
 	return c.Kind != KindToken && c.RefreshToken != "" && c.ClientID != ""
 }
@@ -126,11 +137,8 @@ func (ts *RefreshingTokenSource) fresh(c *Credential) bool {
 func (ts *RefreshingTokenSource) Token(ctx context.Context) (string, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if err := ts.loadLocked(); err != nil {
+	if err := ts.usableLocked(); err != nil {
 		return "", err
-	}
-	if ts.dead {
-		return "", ErrSignInExpired
 	}
 	if ts.fresh(ts.cred) || !ts.canRefresh(ts.cred) {
 		return ts.cred.AccessToken, nil // a token that cannot be refreshed is Sentry's to judge
@@ -152,11 +160,8 @@ func (ts *RefreshingTokenSource) Token(ctx context.Context) (string, error) {
 func (ts *RefreshingTokenSource) Refresh(ctx context.Context, rejected string) (string, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if err := ts.loadLocked(); err != nil {
+	if err := ts.usableLocked(); err != nil {
 		return "", err
-	}
-	if ts.dead {
-		return "", ErrSignInExpired
 	}
 	if ts.cred.AccessToken != rejected {
 		return ts.cred.AccessToken, nil
