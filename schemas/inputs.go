@@ -6,14 +6,14 @@ type NoInput struct{}
 // ListOrganizationsInput is list_organizations' input.
 type ListOrganizationsInput struct {
 	Query  string `json:"query,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Filter by name or slug."`
-	Cursor string `json:"cursor,omitempty" jsonschema:"maxLength=200" jsonschema_description:"next_cursor from the previous page."`
+	Cursor string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
 }
 
 // ListProjectsInput is list_projects' input.
 type ListProjectsInput struct {
 	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
 	Query        string `json:"query,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Filter by name or slug."`
-	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200" jsonschema_description:"next_cursor from the previous page."`
+	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
 }
 
 // ListIssuesInput is list_issues' input.
@@ -25,7 +25,7 @@ type ListIssuesInput struct {
 	Period       string  `json:"period,omitempty" jsonschema:"pattern=^[0-9]{1\\,4}[mhdw]$" jsonschema_description:"Only issues seen within this period, e.g. 24h or 14d."`
 	Environment  string  `json:"environment,omitempty" jsonschema:"maxLength=64"`
 	Limit        int     `json:"limit,omitempty" jsonschema:"minimum=1,maximum=100,default=25"`
-	Cursor       string  `json:"cursor,omitempty" jsonschema:"maxLength=200" jsonschema_description:"next_cursor from the previous page."`
+	Cursor       string  `json:"cursor,omitempty" jsonschema:"maxLength=200"`
 }
 
 // GetIssueInput is get_issue's input.
@@ -47,5 +47,5 @@ type ListReleasesInput struct {
 	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
 	Project      string `json:"project,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Project slug or id."`
 	Query        string `json:"query,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Filter by version."`
-	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200" jsonschema_description:"next_cursor from the previous page."`
+	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
 }
