@@ -32,7 +32,8 @@ type Env struct {
 	Org    string
 	Logger *slog.Logger
 
-	projects sync.Map // "org/slug" -> project id
+	projects  sync.Map   // "org/slug" -> project id
+	inventory *Inventory // the inventory this env serves, for whoami
 }
 
 // Tool is one MCP tool: data plus a handler.
@@ -101,6 +102,7 @@ func NewInventory(env *Env) (*Inventory, error) {
 		env.Logger = slog.New(slog.DiscardHandler)
 	}
 	inv := &Inventory{env: env}
+	env.inventory = inv
 	for _, t := range All() {
 		if env.Org != "" {
 			t.inputSchema = pinOrganization(t.inputSchema, env.Org)

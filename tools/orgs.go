@@ -43,8 +43,7 @@ func whoamiTool() Tool {
 			out.TokenScopes = idx.Auth.Scopes
 		}
 		out.Granted = env.Grant.Scopes()
-		inv := &Inventory{env: env, tools: All()}
-		out.EnabledTools, out.DisabledTools = inv.Enabled()
+		out.EnabledTools, out.DisabledTools = env.inventory.Enabled()
 		if out.EnabledTools == nil {
 			out.EnabledTools = []string{}
 		}

@@ -188,25 +188,7 @@ func listProjects(c *call) {
 		c.json(200, out)
 		return
 	}
-	perPage, ok := c.perPage()
-	if !ok {
-		return
-	}
-	cur, ok := c.cursorParam()
-	if !ok {
-		return
-	}
-	p, err := offsetPage(len(projects), perPage, cur)
-	if err != nil {
-		c.detail(400, err.Error())
-		return
-	}
-	out := []any{}
-	for _, pr := range projects[p.start:p.end] {
-		out = append(out, c.v.project(o, pr))
-	}
-	c.w.Header().Set("Link", c.linkHeader(p))
-	c.json(200, out)
+	serveOffsetPage(c, projects, func(pr *Project) any { return c.v.project(o, pr) })
 }
 
 // environments is get_environments: the requested names, 404 when one is
@@ -819,23 +801,5 @@ func listReleases(c *call) {
 		}
 		return b.ID - a.ID
 	})
-	perPage, ok := c.perPage()
-	if !ok {
-		return
-	}
-	cur, ok := c.cursorParam()
-	if !ok {
-		return
-	}
-	p, err := offsetPage(len(list), perPage, cur)
-	if err != nil {
-		c.detail(400, err.Error())
-		return
-	}
-	out := []any{}
-	for _, r := range list[p.start:p.end] {
-		out = append(out, c.v.release(o, r))
-	}
-	c.w.Header().Set("Link", c.linkHeader(p))
-	c.json(200, out)
+	serveOffsetPage(c, list, func(r *Release) any { return c.v.release(o, r) })
 }
