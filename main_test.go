@@ -192,6 +192,11 @@ func TestCLI(t *testing.T) {
 		{"plain http refused", []string{"SENTRY_ACCESS_TOKEN=x", "SENTRY_URL=http://sentry.example.com"}, []string{"tools"}, 1, nil, []string{"refusing plain http"}},
 		{"bad scopes", env, []string{"tools", "--scopes", "org:reed"}, 1, nil, []string{"unknown scope"}},
 		{"unknown command", nil, []string{"frobnicate"}, 2, nil, []string{"unknown command"}},
+		{"bad timeout", append(env, "SENTRY_MCP_TIMEOUT=soon"), []string{"tools"}, 1, nil, []string{"SENTRY_MCP_TIMEOUT"}},
+		{"timeout flag beats env", append(env, "SENTRY_MCP_TIMEOUT=soon"), []string{"tools", "--timeout", "5s"}, 0, []string{"list_issues"}, nil},
+		{"bad refresh margin", append(env, "SENTRY_MCP_REFRESH_MARGIN=-1h"), []string{"tools"}, 1, nil, []string{"SENTRY_MCP_REFRESH_MARGIN"}},
+		{"bad log level", append(env, "SENTRY_MCP_LOG_LEVEL=loud"), []string{"tools"}, 2, nil, []string{"SENTRY_MCP_LOG_LEVEL"}},
+		{"bad read-only", append(env, "SENTRY_MCP_READ_ONLY=maybe"), []string{"tools"}, 1, nil, []string{"SENTRY_MCP_READ_ONLY"}},
 		{"demo", nil, []string{"demo"}, 0, []string{"tools/list:", "bytes", "get_issue", "Stack", "is now resolved", "(tool error)"}, nil},
 	}
 	for _, tt := range tests {
