@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -321,5 +323,46 @@ func TestTwoSourcesShareOneRotation(t *testing.T) {
 	}
 	if n := fake.TokenGrants()["refresh_token"]; n != 1 {
 		t.Errorf("%d refreshes", n)
+	}
+}
+
+func TestLoginBrowserChecksStateAndPort(t *testing.T) {
+	fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{})
+	defer fake.Close()
+	fake.AddOAuthApp(sentrytest.OAuthApp{ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{"http://127.0.0.1/callback"}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	var forgedStatus int
+	open := func(u string) error {
+		parsed, _ := url.Parse(u)
+		if got := parsed.Query().Get("redirect_uri"); got != fmt.Sprintf("http://127.0.0.1:%d/callback", port) {
+			t.Errorf("redirect_uri %q does not use --port %d", got, port)
+		}
+		if parsed.Query().Get("code_challenge_method") != "S256" || parsed.Query().Get("state") == "" {
+			t.Errorf("authorize URL lacks PKCE or state: %s", u)
+		}
+		// A forged callback (another page, another state) is refused and
+		// does not end the sign-in; then the real browser arrives.
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/callback?code=forged&state=forged", port))
+		if err == nil {
+			forgedStatus = resp.StatusCode
+			resp.Body.Close()
+		}
+		return followInBackground(u)
+	}
+	c := auth.OAuthClient{BaseURL: fake.URL, ClientID: clientID, ClientSecret: clientSecret, Scopes: []string{"org:read"}}
+	cred, err := c.LoginBrowser(context.Background(), auth.LoginOptions{Port: port, Open: open, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if forgedStatus != http.StatusBadRequest {
+		t.Errorf("forged callback answered %d, want 400", forgedStatus)
+	}
+	if !works(t, fake, cred.AccessToken) {
+		t.Error("the signed-in token does not work")
 	}
 }
