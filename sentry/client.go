@@ -20,6 +20,9 @@ import (
 	"time"
 )
 
+// errRedirect marks a redirect away from the configured Sentry.
+var errRedirect = errors.New("refusing a redirect")
+
 // DefaultBaseURL is sentry.io.
 const DefaultBaseURL = "https://sentry.io"
 
@@ -127,6 +130,19 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	// Follow redirects only within the configured Sentry: the bearer token
+	// must never be sent, nor a request be made, anywhere else.
+	own := *hc
+	own.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("too many redirects")
+		}
+		if !c.IsSentryURL(req.URL) {
+			return fmt.Errorf("%w to %s, which is not the configured Sentry", errRedirect, req.URL.Host)
+		}
+		return nil
+	}
+	c.http = &own
 	for _, h := range cfg.TrustedHosts {
 		c.trusted = append(c.trusted, strings.ToLower(h))
 	}

@@ -176,3 +176,39 @@ func TestPaginationFromHeaders(t *testing.T) {
 		t.Errorf("page %+v rels %+v", resp.Page, rels)
 	}
 }
+
+func TestRedirectsStayOnTheConfiguredSentry(t *testing.T) {
+	var evilHits, redirects atomic.Int64
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		evilHits.Add(1)
+		fmt.Fprint(w, `[]`)
+	}))
+	defer evil.Close()
+	c, srv := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/0/organizations/":
+			redirects.Add(1)
+			http.Redirect(w, r, evil.URL+"/api/0/organizations/", http.StatusFound)
+		case "/api/0/":
+			http.Redirect(w, r, "/api/0/organizations/acme/projects/", http.StatusFound) // same host: fine
+		default:
+			if r.Header.Get("Authorization") != "Bearer tok" {
+				t.Errorf("same-host redirect lost the token")
+			}
+			fmt.Fprint(w, `{}`)
+		}
+	})
+	_ = srv
+	if _, _, err := c.ListOrganizations(context.Background(), ListOptions{}); err == nil || !strings.Contains(err.Error(), "refusing a redirect") {
+		t.Errorf("err = %v", err)
+	}
+	if evilHits.Load() != 0 {
+		t.Error("a request followed a redirect to another host")
+	}
+	if redirects.Load() != 1 {
+		t.Errorf("a refused redirect was retried %d times", redirects.Load()-1)
+	}
+	if _, _, err := c.Whoami(context.Background()); err != nil {
+		t.Errorf("same-host redirect: %v", err)
+	}
+}

@@ -153,7 +153,7 @@ func transient(err error) bool {
 		return true
 	}
 	var ne *NetworkError
-	if !errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+	if !errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRedirect) {
 		return false
 	}
 	var dns *net.DNSError
