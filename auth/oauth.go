@@ -47,11 +47,16 @@ func (c OAuthClient) config(redirect string) *oauth2.Config {
 	}
 }
 
+// ctx carries the HTTP client for x/oauth2. It never follows redirects: a
+// redirected POST to the token endpoint would resend the client secret
+// and tokens to wherever it points.
 func (c OAuthClient) ctx(ctx context.Context) context.Context {
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	if c.HTTPClient != nil {
+		copied := *c.HTTPClient
+		hc = &copied
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return context.WithValue(ctx, oauth2.HTTPClient, hc)
 }
 
