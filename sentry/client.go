@@ -135,7 +135,7 @@ func NewClient(cfg Config) (*Client, error) {
 	own := *hc
 	own.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 5 {
-			return errors.New("too many redirects")
+			return fmt.Errorf("%w: too many", errRedirect)
 		}
 		if !c.IsSentryURL(req.URL) {
 			return fmt.Errorf("%w to %s, which is not the configured Sentry", errRedirect, req.URL.Host)
@@ -153,7 +153,6 @@ func NewClient(cfg Config) (*Client, error) {
 func defaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
-	t.ResponseHeaderTimeout = 30 * time.Second
 	return t
 }
 
@@ -170,10 +169,21 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("refusing plain http for %s: use https (plain http is allowed only for 127.0.0.1, ::1 and localhost)", u.Host)
 	}
-	u.Host = strings.ToLower(u.Host)
+	u.Host = canonicalHost(u)
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+// canonicalHost is u's host in lower case without the scheme's default
+// port, so https://sentry.example.com:443 and https://sentry.example.com
+// are the same Sentry.
+func canonicalHost(u *url.URL) string {
+	h := strings.ToLower(u.Host)
+	if (u.Scheme == "https" && u.Port() == "443") || (u.Scheme == "http" && u.Port() == "80") {
+		h = strings.TrimSuffix(h, ":"+u.Port())
+	}
+	return h
 }
 
 // IsLoopback reports whether host is localhost or a loopback IP.
@@ -199,11 +209,11 @@ func (c *Client) IsSentryURL(u *url.URL) bool {
 	if u == nil || u.User != nil || u.Host == "" {
 		return false
 	}
-	host := strings.ToLower(u.Host)
+	host := canonicalHost(u)
 	if u.Scheme == c.base.Scheme && host == c.base.Host {
 		return true
 	}
-	if isSentryIO(c.base.Hostname()) && u.Scheme == "https" && u.Port() == "" && isSentryIO(u.Hostname()) {
+	if isSentryIO(c.base.Hostname()) && u.Scheme == "https" && !strings.Contains(canonicalHost(u), ":") && isSentryIO(u.Hostname()) {
 		return true
 	}
 	for _, t := range c.trusted {

@@ -147,6 +147,7 @@ func TestSentryIOHostRules(t *testing.T) {
 		"https://sentry.io.evil.com/x": false,
 		"https://evilsentry.io/x":      false,
 		"https://us.sentry.io:444/x":   false,
+		"https://us.sentry.io:443/x":   true,
 		"https://u:p@us.sentry.io/x":   false,
 	} {
 		u, _ := ParseBaseURL(strings.TrimSuffix(host, "/x"))

@@ -49,7 +49,7 @@ func (c *Client) ParseIssueRef(s string) (IssueRef, error) {
 		return IssueRef{}, fmt.Errorf("refusing issue URL on host %q: this server only talks to %s", clip(u.Host), c.base.Host)
 	}
 	p := u.EscapedPath()
-	if bp := c.base.Path; bp != "" && strings.EqualFold(u.Host, c.base.Host) {
+	if bp := c.base.Path; bp != "" && canonicalHost(u) == c.base.Host {
 		if !strings.HasPrefix(p, bp+"/") {
 			return IssueRef{}, fmt.Errorf("issue URL %q is outside %s", clip(s), c.base.String())
 		}

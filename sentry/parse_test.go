@@ -32,6 +32,9 @@ func TestParseBaseURL(t *testing.T) {
 		in, want, err string
 	}{
 		{"https://sentry.io", "https://sentry.io", ""},
+		{"https://sentry.example.com:443/", "https://sentry.example.com", ""},
+		{"http://127.0.0.1:80", "http://127.0.0.1", ""},
+		{"https://sentry.example.com:8443", "https://sentry.example.com:8443", ""},
 		{"https://Sentry.Example.com/", "https://sentry.example.com", ""},
 		{"https://example.com/sentry/", "https://example.com/sentry", ""},
 		{"http://127.0.0.1:9000", "http://127.0.0.1:9000", ""},
@@ -60,7 +63,7 @@ func TestParseBaseURL(t *testing.T) {
 
 func TestParseIssueRef(t *testing.T) {
 	saas, _ := NewClient(Config{BaseURL: "https://sentry.io"})
-	self, _ := NewClient(Config{BaseURL: "https://sentry.example.com/prefix"})
+	self, _ := NewClient(Config{BaseURL: "https://sentry.example.com:443/prefix"})
 	tests := []struct {
 		c       *Client
 		in      string
@@ -77,6 +80,8 @@ func TestParseIssueRef(t *testing.T) {
 		{saas, "https://us.sentry.io/organizations/acme/issues/9/", IssueRef{Org: "acme", ID: "9"}, ""},
 		{saas, "https://sentry.io/the-interstellar-jurisdiction/pump-station/issues/1/", IssueRef{Org: "the-interstellar-jurisdiction", ID: "1"}, ""},
 		{self, "https://sentry.example.com/prefix/organizations/acme/issues/7/", IssueRef{Org: "acme", ID: "7"}, ""},
+		{self, "https://sentry.example.com:443/prefix/organizations/acme/issues/7/", IssueRef{Org: "acme", ID: "7"}, ""},
+		{self, "http://sentry.example.com/prefix/organizations/acme/issues/7/", IssueRef{}, "refusing"},
 		{self, "https://sentry.example.com/organizations/acme/issues/7/", IssueRef{}, "outside"},
 		{saas, "https://evil.example/organizations/acme/issues/1/", IssueRef{}, "refusing"},
 		{saas, "https://sentry.io@evil.example/organizations/acme/issues/1/", IssueRef{}, "refusing"},
