@@ -230,10 +230,11 @@ func storeOptions(cfg *config, logger *slog.Logger) auth.StoreOptions {
 // tokenSource is the refreshing source of the credential stored for host.
 func tokenSource(cfg *config, host string, logger *slog.Logger) *auth.RefreshingTokenSource {
 	so := storeOptions(cfg, logger)
+	store := auth.OpenStore(so)
 	return auth.NewRefreshingTokenSource(auth.TokenSourceOptions{
 		Host:    host,
-		Store:   auth.OpenStore(so),
-		LockDir: so.Dir(),
+		Store:   store,
+		LockDir: auth.LockDir(store, so),
 		Margin:  cfg.refreshMargin,
 		Logger:  logger,
 	})
