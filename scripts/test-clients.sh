@@ -17,12 +17,23 @@ root=$PWD
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 	export PATH="/usr/local/go/bin:$PATH"
 fi
+# Without Node the real-client tests cannot run: say so, and fail only
+# where they are required (CI sets SENTRY_MCP_REQUIRE_CLIENTS=1).
+missing=""
 for tool in node npm; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "test-clients: $tool is not installed (Node >= 20 with npm is needed)" >&2
+	command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+if [ -z "$missing" ] && [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+	missing=" node>=20 (found $(node --version))"
+fi
+if [ -n "$missing" ]; then
+	echo "test-clients: missing:$missing (Node >= 20 with npm is needed)" >&2
+	if [ "${SENTRY_MCP_REQUIRE_CLIENTS:-}" = 1 ]; then
 		exit 1
 	fi
-done
+	echo "test-clients: SKIPPED the TypeScript SDK and Inspector tests (set SENTRY_MCP_REQUIRE_CLIENTS=1 to make this an error)" >&2
+	exit 0
+fi
 
 start=$(date +%s)
 cache="$root/.cache"
