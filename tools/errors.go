@@ -23,9 +23,6 @@ func (e *userError) Error() string { return e.msg }
 
 func userErrorf(format string, a ...any) error { return &userError{fmt.Sprintf(format, a...)} }
 
-// now is replaced in tests.
-var now = time.Now
-
 // errorResult turns any error from a handler into a tool result with
 // isError set and a message that says what to do next. It is the one
 // mapping from failures to words.
