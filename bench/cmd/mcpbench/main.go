@@ -160,6 +160,26 @@ func measure(s bench.Server, o opts, peer bool) *result {
 		return f
 	}
 
+	// session starts a fresh fake and an initialized session with the
+	// server; on failure it records why and cleans up.
+	session := func() (*bench.Fake, *bench.Session, []byte, bool) {
+		f := newFake()
+		sess, err := bench.Start(s, f, o.home)
+		if err != nil {
+			f.Close()
+			fail("start", err)
+			return nil, nil, nil, false
+		}
+		init, err := sess.Initialize(ctx)
+		if err != nil {
+			sess.Close()
+			f.Close()
+			fail("initialize", err)
+			return nil, nil, nil, false
+		}
+		return f, sess, init, true
+	}
+
 	// 1. Cold start.
 	func() {
 		f := newFake()
@@ -181,19 +201,12 @@ func measure(s bench.Server, o opts, peer bool) *result {
 
 	// 2. Context cost.
 	func() {
-		f := newFake()
+		f, sess, init, ok := session()
+		if !ok {
+			return
+		}
 		defer f.Close()
-		sess, err := bench.Start(s, f, o.home)
-		if err != nil {
-			fail("start", err)
-			return
-		}
 		defer sess.Close()
-		init, err := sess.Initialize(ctx)
-		if err != nil {
-			fail("initialize", err)
-			return
-		}
 		r.InitBytes = len(init)
 		var cursor any
 		for page := 0; page < 20; page++ {
@@ -250,18 +263,12 @@ func measure(s bench.Server, o opts, peer bool) *result {
 
 	// 3. Per-call overhead and throughput.
 	func() {
-		f := newFake()
+		f, sess, _, ok := session()
+		if !ok {
+			return
+		}
 		defer f.Close()
-		sess, err := bench.Start(s, f, o.home)
-		if err != nil {
-			fail("start", err)
-			return
-		}
 		defer sess.Close()
-		if _, err := sess.Initialize(ctx); err != nil {
-			fail("initialize", err)
-			return
-		}
 		c := s.Calls.ListIssues
 		mcpCall := func() error { _, err := sess.Call(ctx, c); return err }
 		if _, err := bench.Latencies(o.warmup, mcpCall); err != nil {
@@ -297,18 +304,12 @@ func measure(s bench.Server, o opts, peer bool) *result {
 
 	// 4. Peak RSS after many calls in one session.
 	func() {
-		f := newFake()
+		f, sess, _, ok := session()
+		if !ok {
+			return
+		}
 		defer f.Close()
-		sess, err := bench.Start(s, f, o.home)
-		if err != nil {
-			fail("start", err)
-			return
-		}
 		defer sess.Close()
-		if _, err := sess.Initialize(ctx); err != nil {
-			fail("initialize", err)
-			return
-		}
 		r.MemoryAtInit, _ = bench.MemoryOf(sess.PID())
 		mix := []bench.Call{s.Calls.ListOrgs, s.Calls.ListProjects, s.Calls.ListIssues, s.Calls.GetIssue}
 		for i := range o.rssCalls {
@@ -317,6 +318,7 @@ func measure(s bench.Server, o opts, peer bool) *result {
 				return
 			}
 		}
+		var err error
 		if r.Memory, err = bench.MemoryOf(sess.PID()); err != nil {
 			fail("memory", err)
 		}
