@@ -163,3 +163,19 @@ func Minimal(anyOf []string) []string {
 	}
 	return out
 }
+
+// Accepting lists, in Sentry's order, every known scope that allows any of
+// the given scopes: each of them and every scope that implies one of them
+// in Sentry's hierarchy. Accepting([event:write]) is [event:write event:admin].
+func Accepting(anyOf []string) []string {
+	var out []string
+	for _, s := range KnownScopes {
+		for _, implied := range Expand([]string{s}) {
+			if slices.Contains(anyOf, implied) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -149,17 +149,18 @@ func BenchmarkInProcess(b *testing.B) {
 	defer cancel()
 	f := NewFake() // in this process too: the profile shows both sides
 	b.Cleanup(f.Close)
-	client, err := sentry.NewClient(sentry.Config{BaseURL: f.URL, Token: sentry.StaticToken(Token), UserAgent: "sentry-mcp/bench"})
+	client, err := sentry.NewClient(sentry.Config{BaseURL: f.URL, UserAgent: "sentry-mcp/bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	inv, err := tools.NewInventory(&tools.Env{Client: client, Grant: auth.NewGrant(Scopes, nil, false), TokenScopes: Scopes})
+	inv, err := tools.New(tools.Config{Client: client})
 	if err != nil {
 		b.Fatal(err)
 	}
+	pr := &tools.Principal{Key: "bench", Token: sentry.StaticToken(Token), Grant: auth.NewGrant(Scopes, nil, false)}
 	stdinR, stdinW := io.Pipe()
 	stdoutR, stdoutW := io.Pipe()
-	ss := server.NewStdioServer(inv.Server("bench"))
+	ss := server.NewStdioServer(inv.MCPServer(tools.ServerOptions{Version: "bench", Bind: tools.BindPrincipal(pr)}))
 	server.WithWorkerPoolSize(16)(ss)
 	done := make(chan struct{})
 	go func() {

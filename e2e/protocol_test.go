@@ -259,9 +259,10 @@ func TestOutOfOrderConcurrentRequests(t *testing.T) {
 	p.none(200 * time.Millisecond)
 }
 
-// TestStdinClosedMidCall closes stdin while a call waits on Sentry: the
-// upstream request is cancelled and the process exits 0 promptly, having
-// written only protocol messages.
+// TestStdinClosedMidCall closes stdin while a call waits on a Sentry that
+// never answers: the server waits a bounded grace (5 s) for the call, then
+// cancels the upstream request and exits 0, having written only protocol
+// messages.
 func TestStdinClosedMidCall(t *testing.T) {
 	up := newUpstream(t)
 	p := startPipe(t, up.env())
@@ -270,7 +271,10 @@ func TestStdinClosedMidCall(t *testing.T) {
 	waitFor(t, up.started, 10*time.Second, "the held request")
 	start := time.Now()
 	p.in.Close()
-	waitFor(t, up.ended, 3*time.Second, "the upstream request to be cancelled")
+	waitFor(t, up.ended, 8*time.Second, "the upstream request to be cancelled")
+	if waited := time.Since(start); waited < 4*time.Second {
+		t.Errorf("the upstream request was cancelled %v after stdin closed, before the grace for in-flight calls", waited)
+	}
 	if err := p.wait(3 * time.Second); err != nil {
 		t.Fatalf("exit: %v; stderr:\n%s", err, p.stderr)
 	}

@@ -89,7 +89,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 			// Sentry rejected the token: a refreshing source gets one
 			// chance to replace it, and the call is retried once.
 			refreshed = true
-			ref, ok := c.token.(Refresher)
+			ref, ok := c.source(ctx).(Refresher)
 			if !ok {
 				return r, err
 			}
@@ -128,10 +128,11 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 }
 
 func (c *Client) currentToken(ctx context.Context) (string, error) {
-	if c.token == nil {
+	ts := c.source(ctx)
+	if ts == nil {
 		return "", nil
 	}
-	t, err := c.token.Token(ctx)
+	t, err := ts.Token(ctx)
 	if err != nil {
 		return "", &TokenError{Err: err}
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
@@ -23,14 +22,28 @@ func (e *userError) Error() string { return e.msg }
 
 func userErrorf(format string, a ...any) error { return &userError{fmt.Sprintf(format, a...)} }
 
-// errorResult turns any error from a handler into a tool result with
-// isError set and a message that says what to do next. It is the one
-// mapping from failures to words.
-func errorResult(t Tool, err error) *mcp.CallToolResult {
-	return mcp.NewToolResultError(describe(t, err))
+// notFound names what a handler asked Sentry for, so that a 404 says
+// which thing was not found and which tool lists the valid ones.
+type notFound struct {
+	err    error
+	what   string // e.g. organization "acme"
+	lister string // e.g. list_organizations
 }
 
-func describe(t Tool, err error) string {
+func (e *notFound) Error() string { return e.err.Error() }
+func (e *notFound) Unwrap() error { return e.err }
+
+// subject wraps err, when Sentry answered 404, with what was looked up.
+func subject(err error, lister, format string, a ...any) error {
+	if sentry.StatusCode(err) != 404 {
+		return err
+	}
+	return &notFound{err: err, what: fmt.Sprintf(format, a...), lister: lister}
+}
+
+// describe turns any error from a handler into words that say what to do
+// next: the one mapping from failures to tool errors.
+func describe(tool string, scopes []string, err error) string {
 	var (
 		ue  *userError
 		ia  *sentry.InvalidArgumentError
@@ -48,7 +61,7 @@ func describe(t Tool, err error) string {
 	case errors.As(err, &ia):
 		return "Invalid argument: " + ia.Error() + "."
 	case errors.As(err, &se):
-		msg = describeStatus(t, se)
+		msg = describeStatus(tool, scopes, se, err)
 	case errors.Is(err, context.Canceled):
 		return "The request was cancelled."
 	case errors.Is(err, context.DeadlineExceeded):
@@ -63,7 +76,7 @@ func describe(t Tool, err error) string {
 	return msg
 }
 
-func describeStatus(t Tool, e *sentry.Error) string {
+func describeStatus(tool string, scopes []string, e *sentry.Error, err error) string {
 	detail := strings.TrimSuffix(e.Detail, ".")
 	switch {
 	case e.StatusCode == 400:
@@ -72,11 +85,15 @@ func describeStatus(t Tool, e *sentry.Error) string {
 		return fmt.Sprintf("Sentry did not accept the credentials (%s). Sign in again with `sentry-mcp auth login`, or set SENTRY_ACCESS_TOKEN to a valid token.", detail)
 	case e.StatusCode == 403:
 		need := "no particular scope"
-		if len(t.Scopes) > 0 {
-			need = "the scope " + strings.Join(t.Scopes, " or ")
+		if len(scopes) > 0 {
+			need = "the scope " + strings.Join(scopes, " or ")
 		}
-		return fmt.Sprintf("Sentry denied access (%s). %s needs %s, and your role in the organization must allow it; sign in with that scope or ask an organization owner.", detail, t.Name, need)
+		return fmt.Sprintf("Sentry denied access (%s). %s needs %s, and your role in the organization must allow it; sign in with that scope or ask an organization owner.", detail, tool, need)
 	case e.StatusCode == 404:
+		var nf *notFound
+		if errors.As(err, &nf) {
+			return fmt.Sprintf("Not found: %s (%s). %s shows the valid ones.", nf.what, detail, nf.lister)
+		}
 		return fmt.Sprintf("Not found (%s). Check the organization slug and the issue or project id; list_organizations, list_projects and list_issues show valid ones.", detail)
 	case e.StatusCode == 429:
 		when := "in a few seconds"
@@ -93,4 +110,12 @@ func describeStatus(t Tool, e *sentry.Error) string {
 	default:
 		return fmt.Sprintf("Sentry answered HTTP %d: %s.", e.StatusCode, detail)
 	}
+}
+
+// plural is "1 user", "2 users".
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

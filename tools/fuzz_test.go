@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
+	"github.com/sentry-mcp/sentry-mcp/tools"
 )
 
 // FuzzToolArguments sends arbitrary argument documents to every tool. No
@@ -37,10 +38,7 @@ func FuzzToolArguments(f *testing.F) {
 		}
 		name := names[which%len(names)]
 		fake.ResetRequests()
-		res, err := h.inv.Call(context.Background(), name, json.RawMessage(args))
-		if err != nil {
-			t.Fatalf("%s(%s): Go error %v", name, args, err)
-		}
+		res := h.inv.Call(tools.WithPrincipal(context.Background(), h.pr), name, json.RawMessage(args))
 		if res == nil {
 			t.Fatalf("%s(%s): no result", name, args)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,7 @@ type setup struct {
 	org          string
 	unknownGrant bool // pretend GET /api/0/ could not tell the scopes
 	trusted      []string
+	selection    tools.Selection
 }
 
 type harness struct {
@@ -41,6 +43,7 @@ type harness struct {
 	outputs map[string]*jsonschema.Schema
 	fake    *sentrytest.Server
 	inv     *tools.Inventory
+	pr      *tools.Principal
 	c       *client.Client
 	logs    *syncBuffer
 	token   string
@@ -79,31 +82,29 @@ func newHarness(t *testing.T, s setup) *harness {
 
 func newHarnessWith(t testing.TB, fake *sentrytest.Server, s setup) *harness {
 	t.Helper()
-	cl, err := sentry.NewClient(sentry.Config{BaseURL: fake.URL, Token: sentry.StaticToken(secretToken), UserAgent: "sentry-mcp/test", TrustedHosts: s.trusted})
+	cl, err := sentry.NewClient(sentry.Config{BaseURL: fake.URL, UserAgent: "sentry-mcp/test", TrustedHosts: s.trusted})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var tokenScopes []string
 	if !s.unknownGrant {
-		idx, _, err := cl.Whoami(context.Background())
+		idx, _, err := cl.Whoami(sentry.WithTokenSource(context.Background(), sentry.StaticToken(secretToken)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		tokenScopes = idx.Auth.Scopes
 	}
 	logs := &syncBuffer{}
-	env := &tools.Env{
-		Client:      cl,
-		Grant:       auth.NewGrant(tokenScopes, s.bound, s.readOnly),
-		TokenScopes: tokenScopes,
-		Org:         s.org,
-		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
-	inv, err := tools.NewInventory(env)
+	inv, err := tools.New(tools.Config{
+		Client:    cl,
+		Logger:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Selection: s.selection,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.NewInProcessClient(inv.Server("test"))
+	pr := &tools.Principal{Key: "test", Token: sentry.StaticToken(secretToken), Grant: auth.NewGrant(tokenScopes, s.bound, s.readOnly), Org: s.org}
+	c, err := client.NewInProcessClient(inv.MCPServer(tools.ServerOptions{Version: "test", Org: s.org, Bind: tools.BindPrincipal(pr)}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func newHarnessWith(t testing.TB, fake *sentrytest.Server, s setup) *harness {
 	}
 	t.Cleanup(func() { c.Close() })
 	fake.ResetRequests()
-	h := &harness{t: t, fake: fake, inv: inv, c: c, logs: logs, token: secretToken, outputs: map[string]*jsonschema.Schema{}}
+	h := &harness{t: t, fake: fake, inv: inv, pr: pr, c: c, logs: logs, token: secretToken, outputs: map[string]*jsonschema.Schema{}}
 	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -227,3 +228,13 @@ func (h *harness) apiRequests() []string {
 	}
 	return out
 }
+
+// allTools is every tool's name, from the inventory itself.
+var allTools = func() []string {
+	var names []string
+	for _, t := range tools.All() {
+		names = append(names, t.Name)
+	}
+	slices.Sort(names)
+	return names
+}()

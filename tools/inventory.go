@@ -1,6 +1,3 @@
-// Package tools is the inventory of MCP tools: one place that decides what
-// is listed and callable (grant, --scopes, --read-only, organization pin)
-// and turns tool definitions into mcp-go registrations.
 package tools
 
 import (
@@ -13,101 +10,108 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/sentry-mcp/sentry-mcp/auth"
-	"github.com/sentry-mcp/sentry-mcp/schemas"
 	"github.com/sentry-mcp/sentry-mcp/sentry"
 )
 
-// Env is what tool handlers work with.
-type Env struct {
-	Client *sentry.Client
-	Grant  auth.Grant
-	// TokenScopes are the token's own scopes as Sentry reported them (nil if unknown).
-	TokenScopes []string
-	// Org pins the server to one organization ("" = any).
-	Org    string
-	Logger *slog.Logger
-
-	projects  sync.Map   // "org/slug" -> project id
-	inventory *Inventory // the inventory this env serves, for whoami
+// Config is what an inventory is built from, once per process.
+type Config struct {
+	Client    *sentry.Client
+	Logger    *slog.Logger
+	Selection Selection
 }
 
-// Tool is one MCP tool: data plus a handler.
-type Tool struct {
-	Name        string
-	Title       string
-	Description string
-	// Scopes needed, any of them; none = always allowed.
-	Scopes     []string
-	ReadOnly   bool
-	Idempotent bool
-
-	inputSchema  json.RawMessage
-	outputSchema json.RawMessage
-	validator    *jsonschema.Schema
-	run          func(ctx context.Context, env *Env, args json.RawMessage) (*mcp.CallToolResult, error)
-}
-
-// Handler is a typed tool body: it returns the structured output and its
-// text rendering, or an error (turned into a tool error by one shared mapping).
-type Handler[I, O any] func(ctx context.Context, env *Env, in *I) (*O, string, error)
-
-func define[I, O any](t Tool, h Handler[I, O]) Tool {
-	t.inputSchema = schemas.For(new(I))
-	t.outputSchema = schemas.ForOutput(new(O))
-	t.run = func(ctx context.Context, env *Env, args json.RawMessage) (*mcp.CallToolResult, error) {
-		in := new(I)
-		if len(args) > 0 && string(args) != "null" {
-			if err := json.Unmarshal(args, in); err != nil {
-				return mcp.NewToolResultError("Invalid arguments: " + err.Error()), nil
-			}
-		}
-		out, text, err := h(ctx, env, in)
-		if err != nil {
-			return errorResult(t, err), nil
-		}
-		return mcp.NewToolResultStructured(out, text), nil
-	}
-	return t
-}
-
-// All returns every tool sentry-mcp has, in a stable order.
-func All() []Tool {
-	return []Tool{
-		whoamiTool(),
-		listOrganizationsTool(),
-		listProjectsTool(),
-		listIssuesTool(),
-		getIssueTool(),
-		resolveIssueTool(),
-		listReleasesTool(),
-	}
-}
-
-// Inventory is the set of tools for one server, with the policy that
-// decides which are enabled.
+// Inventory holds every tool compiled once per process (schemas and
+// validators), the policy, and per-organization views of the input schemas
+// (built once per organization pin and cached). Serving a principal is a
+// filter over these, never a rebuild.
 type Inventory struct {
-	env   *Env
+	deps  *Deps
 	tools []Tool
+	views sync.Map // lowercase org pin ("" = none) -> *View
 }
 
-// NewInventory prepares every tool for env: compiles input validators and
-// specialises schemas to the organization pin.
-func NewInventory(env *Env) (*Inventory, error) {
-	if env.Logger == nil {
-		env.Logger = slog.New(slog.DiscardHandler)
+// View is the tools' input schemas as a principal with one organization
+// pin sees them: "organization" becomes optional and names the pin.
+type View struct {
+	Pin        string
+	schemas    map[string]json.RawMessage
+	validators map[string]*jsonschema.Schema
+}
+
+// Schema is the tool's input schema in this view.
+func (v *View) Schema(name string) json.RawMessage { return v.schemas[name] }
+
+// New compiles every tool and checks the selection.
+func New(cfg Config) (*Inventory, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	inv := &Inventory{env: env}
-	env.inventory = inv
-	for _, t := range All() {
-		if env.Org != "" {
-			t.inputSchema = pinOrganization(t.inputSchema, env.Org)
+	all := All()
+	pol, err := newPolicy(all, cfg.Selection)
+	if err != nil {
+		return nil, err
+	}
+	inv := &Inventory{deps: &Deps{Client: cfg.Client, Logger: cfg.Logger, Policy: pol}, tools: all}
+	if _, err := inv.view(""); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// Tools returns every tool, selected or not, in a stable order.
+func (inv *Inventory) Tools() []Tool { return inv.tools }
+
+// Policy is the policy the inventory serves with.
+func (inv *Inventory) Policy() *Policy { return inv.deps.Policy }
+
+// Client is the Sentry client tools call.
+func (inv *Inventory) Client() *sentry.Client { return inv.deps.Client }
+
+// Selected returns the tools this server offers at all.
+func (inv *Inventory) Selected() []*Tool {
+	var out []*Tool
+	for i := range inv.tools {
+		if inv.deps.Policy.Selected(inv.tools[i].Name) {
+			out = append(out, &inv.tools[i])
 		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(t.inputSchema))
+	}
+	return out
+}
+
+// Tool returns the tool named name, or nil.
+func (inv *Inventory) Tool(name string) *Tool {
+	i := slices.IndexFunc(inv.tools, func(t Tool) bool { return t.Name == name })
+	if i < 0 {
+		return nil
+	}
+	return &inv.tools[i]
+}
+
+// View returns the schemas as seen with organization pin org ("" = none),
+// building them the first time that pin is seen.
+func (inv *Inventory) View(org string) *View { return inv.mustView(strings.ToLower(org)) }
+
+func (inv *Inventory) mustView(pin string) *View {
+	v, err := inv.view(pin)
+	if err != nil {
+		panic("tools: " + err.Error()) // the unpinned view compiled at start; a pin changes no structure
+	}
+	return v
+}
+
+func (inv *Inventory) view(pin string) (*View, error) {
+	if v, ok := inv.views.Load(pin); ok {
+		return v.(*View), nil
+	}
+	v := &View{Pin: pin, schemas: map[string]json.RawMessage{}, validators: map[string]*jsonschema.Schema{}}
+	for _, t := range inv.tools {
+		s := t.inputSchema
+		if pin != "" {
+			s = pinOrganization(s, pin)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(s))
 		if err != nil {
 			return nil, fmt.Errorf("tool %s: %w", t.Name, err)
 		}
@@ -115,12 +119,13 @@ func NewInventory(env *Env) (*Inventory, error) {
 		if err := c.AddResource(t.Name+".json", doc); err != nil {
 			return nil, err
 		}
-		if t.validator, err = c.Compile(t.Name + ".json"); err != nil {
+		if v.validators[t.Name], err = c.Compile(t.Name + ".json"); err != nil {
 			return nil, fmt.Errorf("tool %s: %w", t.Name, err)
 		}
-		inv.tools = append(inv.tools, t)
+		v.schemas[t.Name] = s
 	}
-	return inv, nil
+	actual, _ := inv.views.LoadOrStore(pin, v)
+	return actual.(*View), nil
 }
 
 // pinOrganization makes "organization" optional and says which one is used.
@@ -145,123 +150,92 @@ func pinOrganization(schema json.RawMessage, org string) json.RawMessage {
 	return b
 }
 
-// Tools returns every tool, enabled or not.
-func (inv *Inventory) Tools() []Tool { return inv.tools }
-
-// Env returns the inventory's environment.
-func (inv *Inventory) Env() *Env { return inv.env }
-
-// Check says whether t may run under the current policy, and if not, why,
-// in words the agent can act on. This is the one place that decides.
-func (inv *Inventory) Check(t Tool) error {
-	if !t.ReadOnly && inv.env.Grant.ReadOnly() {
-		return fmt.Errorf("%s is disabled: this server runs read-only (--read-only / SENTRY_MCP_READ_ONLY)", t.Name)
-	}
-	if !inv.env.Grant.Allows(t.Scopes) {
-		return fmt.Errorf("%s needs the Sentry scope %s, which this server's grant does not include (granted: %s). Sign in with that scope, or widen --scopes / SENTRY_MCP_SCOPES",
-			t.Name, strings.Join(t.Scopes, " or "), orNone(inv.env.Grant.Scopes()))
-	}
-	return nil
-}
-
-func orNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, ", ")
-}
-
-// Enabled lists the names of the tools that may run.
-func (inv *Inventory) Enabled() (enabled, disabled []string) {
-	for _, t := range inv.tools {
-		if inv.Check(t) == nil {
-			enabled = append(enabled, t.Name)
-		} else {
-			disabled = append(disabled, t.Name)
+// Listed returns the tools the principal in ctx may run, for tools/list.
+func (inv *Inventory) Listed(ctx context.Context) []*Tool {
+	pr := principal(ctx)
+	var out []*Tool
+	for i := range inv.tools {
+		if inv.deps.Policy.Check(pr, &inv.tools[i]) == nil {
+			out = append(out, &inv.tools[i])
 		}
 	}
-	return enabled, disabled
+	return out
 }
 
-// MCPTool is t as agents see it in tools/list.
-func (t Tool) MCPTool() mcp.Tool {
-	return mcp.Tool{
-		Name:            t.Name,
-		Description:     t.Description,
-		RawInputSchema:  t.inputSchema,
-		RawOutputSchema: t.outputSchema,
-		Annotations: mcp.ToolAnnotation{
-			Title:           t.Title,
-			ReadOnlyHint:    mcp.ToBoolPtr(t.ReadOnly),
-			DestructiveHint: mcp.ToBoolPtr(false),
-			IdempotentHint:  mcp.ToBoolPtr(t.ReadOnly || t.Idempotent),
-			OpenWorldHint:   mcp.ToBoolPtr(true),
-		},
+// Call runs the tool named name with raw JSON arguments for the principal
+// in ctx: policy check, argument validation against the principal's view,
+// then the handler with the principal's credentials. Every path into a
+// tool goes here.
+func (inv *Inventory) Call(ctx context.Context, name string, args json.RawMessage) *Result {
+	pr := principal(ctx)
+	t := inv.Tool(name)
+	if t == nil || !inv.deps.Policy.Selected(name) {
+		enabled, _ := inv.deps.Policy.Enabled(pr)
+		return errorText(fmt.Sprintf("Unknown tool %q. Tools you can call here: %s.", clip(name, 64), orNone(enabled)))
 	}
+	if r := inv.deps.Policy.Check(pr, t); r != nil {
+		return errorText(r.Msg)
+	}
+	if msg := validate(t.Name, inv.View(pr.Org).validators[t.Name], args); msg != "" {
+		return errorText(msg)
+	}
+	if pr.Token != nil {
+		ctx = sentry.WithTokenSource(ctx, pr.Token)
+	}
+	return t.run(ctx, inv.deps, pr, args)
 }
 
-// Call runs the tool named name with raw JSON arguments: policy check,
-// argument validation, then the handler. Every path into a tool goes here.
-func (inv *Inventory) Call(ctx context.Context, name string, args json.RawMessage) (*mcp.CallToolResult, error) {
-	i := slices.IndexFunc(inv.tools, func(t Tool) bool { return t.Name == name })
-	if i < 0 {
-		return mcp.NewToolResultError(fmt.Sprintf("unknown tool %q", name)), nil
-	}
-	t := inv.tools[i]
-	if err := inv.Check(t); err != nil {
-		return mcp.NewToolResultError(err.Error()), nil
-	}
-	if msg := validate(t, args); msg != "" {
-		return mcp.NewToolResultError(msg), nil
-	}
-	return t.run(ctx, inv.env, args)
-}
-
-// Server builds the MCP server: every tool is registered so that a call to
-// a disabled one can say which scope is missing, while tools/list shows
-// only the enabled ones.
-func (inv *Inventory) Server(version string) *server.MCPServer {
-	hooks := &server.Hooks{}
-	hooks.AddAfterListTools(func(_ context.Context, _ any, _ *mcp.ListToolsRequest, res *mcp.ListToolsResult) {
-		res.Tools = slices.DeleteFunc(res.Tools, func(mt mcp.Tool) bool {
-			i := slices.IndexFunc(inv.tools, func(t Tool) bool { return t.Name == mt.Name })
-			return i < 0 || inv.Check(inv.tools[i]) != nil
-		})
-	})
-	s := server.NewMCPServer("sentry-mcp", version,
-		server.WithToolCapabilities(false),
-		server.WithRecovery(),
-		server.WithInstructions(inv.Instructions()),
-		server.WithHooks(hooks),
-	)
-	for _, t := range inv.tools {
-		name := t.Name
-		s.AddTool(t.MCPTool(), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			args, err := json.Marshal(req.Params.Arguments)
-			if err != nil {
-				return mcp.NewToolResultError("Invalid arguments: " + err.Error()), nil
-			}
-			return inv.Call(ctx, name, args)
-		})
-	}
-	return s
-}
-
-// Instructions is the initialize result's guidance for the agent.
-func (inv *Inventory) Instructions() string {
+// Instructions is the initialize result's guidance for the agent, built
+// from the selected toolsets only.
+func (inv *Inventory) Instructions(org string) string {
+	sel := inv.deps.Policy.Selected
 	var b strings.Builder
-	b.WriteString("Read and triage Sentry issues. Typical flow: list_organizations -> list_issues -> get_issue (stack trace, tags) -> fix the code -> resolve_issue.\n")
-	b.WriteString("list_issues query uses Sentry search: key:value terms, e.g. `is:unresolved level:error release:1.2 environment:prod`, plus free text; `!` negates (`!is:assigned`).\n")
-	b.WriteString("Lists are paged: pass next_cursor back as cursor. resolve_issue needs the event:write scope.")
-	if inv.env.Org != "" {
-		fmt.Fprintf(&b, "\nThis server is pinned to organization %q.", inv.env.Org)
+	b.WriteString("Sentry for agents.")
+	if sel("list_issues") || sel("get_issue") {
+		b.WriteString(" Typical flow: list_organizations -> list_issues -> get_issue (stack trace, tags) -> fix the code")
+		if sel("resolve_issue") {
+			b.WriteString(" -> resolve_issue")
+		}
+		b.WriteString(".\nlist_issues query uses Sentry search: key:value terms, e.g. `is:unresolved level:error release:1.2 environment:prod`, plus free text; `!` negates (`!is:assigned`).")
+	}
+	b.WriteString("\nLists are paged: pass next_cursor back as cursor.")
+	if sel("resolve_issue") {
+		b.WriteString(" resolve_issue needs the event:write scope.")
+	}
+	if org != "" {
+		fmt.Fprintf(&b, "\nThis server is pinned to organization %q.", org)
 	}
 	return b.String()
 }
 
-// validate checks args against the tool's input schema and words any
+// ToolInfo is one row of `sentry-mcp tools --json`.
+type ToolInfo struct {
+	Name     string   `json:"name"`
+	Title    string   `json:"title"`
+	Toolset  string   `json:"toolset"`
+	Scopes   []string `json:"scopes"`
+	ReadOnly bool     `json:"read_only"`
+	Enabled  bool     `json:"enabled"`
+	Reason   string   `json:"reason,omitempty"`
+}
+
+// Describe lists every tool with whether pr may run it and, if not, why.
+func (inv *Inventory) Describe(pr *Principal) []ToolInfo {
+	var out []ToolInfo
+	for i := range inv.tools {
+		t := &inv.tools[i]
+		info := ToolInfo{Name: t.Name, Title: t.Title, Toolset: t.Toolset, Scopes: append([]string{}, t.Scopes...), ReadOnly: t.ReadOnly, Enabled: true}
+		if r := inv.deps.Policy.Check(pr, t); r != nil {
+			info.Enabled, info.Reason = false, r.Reason
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// validate checks args against a tool's input schema and words any
 // problem for the agent; "" means valid.
-func validate(t Tool, args json.RawMessage) string {
+func validate(name string, validator *jsonschema.Schema, args json.RawMessage) string {
 	if len(bytes.TrimSpace(args)) == 0 || string(args) == "null" {
 		args = json.RawMessage("{}")
 	}
@@ -269,7 +243,7 @@ func validate(t Tool, args json.RawMessage) string {
 	if err != nil {
 		return "Invalid arguments: not a JSON object."
 	}
-	err = t.validator.Validate(v)
+	err = validator.Validate(v)
 	if err == nil {
 		return ""
 	}
@@ -296,5 +270,13 @@ func validate(t Tool, args json.RawMessage) string {
 		}
 	}
 	walk(ve)
-	return fmt.Sprintf("Invalid arguments for %s: %s. See the tool's input schema.", t.Name, strings.Join(msgs, "; "))
+	return fmt.Sprintf("Invalid arguments for %s: %s. See the tool's input schema.", name, strings.Join(msgs, "; "))
+}
+
+// clip shortens s for quoting in an error message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return clipText(s, n)
 }

@@ -12,17 +12,16 @@ import (
 	"github.com/sentry-mcp/sentry-mcp/sentry"
 )
 
-var eventRead = []string{"event:read", "event:write", "event:admin"}
-
 func listIssuesTool() Tool {
 	return define(Tool{
 		Name:        "list_issues",
 		Title:       "List issues",
 		Description: "Search an organization's issues (Sentry search syntax), newest activity first by default.",
-		Scopes:      eventRead,
+		Toolset:     ToolsetIssues,
+		Scopes:      []string{"event:read"},
 		ReadOnly:    true,
-	}, func(ctx context.Context, env *Env, in *schemas.ListIssuesInput) (*schemas.IssuesOutput, string, error) {
-		org, err := env.organization(in.Organization)
+	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.ListIssuesInput) (*schemas.IssuesOutput, string, error) {
+		org, err := p.organization(in.Organization)
 		if err != nil {
 			return nil, "", err
 		}
@@ -39,15 +38,18 @@ func listIssuesTool() Tool {
 			opt.Query = *in.Query
 		}
 		if in.Project != "" {
-			id, err := env.projectID(ctx, org, in.Project)
+			id, err := d.projectID(ctx, p, org, in.Project)
 			if err != nil {
 				return nil, "", err
 			}
 			opt.Projects = []string{id}
 		}
-		issues, resp, err := env.Client.ListIssues(ctx, org, opt)
+		issues, resp, err := d.Client.ListIssues(ctx, org, opt)
 		if err != nil {
-			return nil, "", err
+			if in.Environment != "" {
+				return nil, "", subject(err, "list_organizations", "organization %q or environment %q", org, in.Environment)
+			}
+			return nil, "", subject(err, "list_organizations", "organization %q", org)
 		}
 		out := &schemas.IssuesOutput{Issues: make([]schemas.IssueSummary, 0, len(issues)), Page: page(resp)}
 		if resp.Page.Hits >= 0 {
@@ -89,7 +91,7 @@ func writeSummaryLine(b *strings.Builder, s schemas.IssueSummary) {
 	if s.Culprit != "" {
 		fmt.Fprintf(b, " (%s)", s.Culprit)
 	}
-	fmt.Fprintf(b, " - %d events, %d users, last seen %s", s.Count, s.UserCount, shortTime(s.LastSeen))
+	fmt.Fprintf(b, " - %s, %s, last seen %s", plural(s.Count, "event", "events"), plural(s.UserCount, "user", "users"), shortTime(s.LastSeen))
 	if s.Assignee != "" {
 		fmt.Fprintf(b, ", assigned to %s", s.Assignee)
 	}
@@ -105,8 +107,8 @@ func shortTime(t string) string {
 }
 
 // issueRef resolves the issue argument and the organization to use.
-func (env *Env) issueRef(issue, orgArg string) (sentry.IssueRef, error) {
-	ref, err := env.Client.ParseIssueRef(issue)
+func (d *Deps) issueRef(p *Principal, issue, orgArg string) (sentry.IssueRef, error) {
+	ref, err := d.Client.ParseIssueRef(issue)
 	if err != nil {
 		return ref, userErrorf("%s", err.Error())
 	}
@@ -116,8 +118,8 @@ func (env *Env) issueRef(issue, orgArg string) (sentry.IssueRef, error) {
 	case ref.Org == "":
 		ref.Org = orgArg
 	}
-	if ref.Org != "" || env.Org != "" {
-		if ref.Org, err = env.organization(ref.Org); err != nil {
+	if ref.Org != "" || p.Org != "" {
+		if ref.Org, err = p.organization(ref.Org); err != nil {
 			return ref, err
 		}
 	}
@@ -127,15 +129,24 @@ func (env *Env) issueRef(issue, orgArg string) (sentry.IssueRef, error) {
 	return ref, nil
 }
 
+// issueNotFound names the issue a 404 was about.
+func issueNotFound(err error, ref sentry.IssueRef) error {
+	if ref.Org != "" {
+		return subject(err, "list_issues", "issue %q in organization %q", ref.ID, ref.Org)
+	}
+	return subject(err, "list_issues", "issue %q", ref.ID)
+}
+
 func getIssueTool() Tool {
 	return define(Tool{
 		Name:        "get_issue",
 		Title:       "Get issue",
 		Description: "Get an issue with its latest event: exception, in-app stack frames with code, tags, releases.",
-		Scopes:      eventRead,
+		Toolset:     ToolsetIssues,
+		Scopes:      []string{"event:read"},
 		ReadOnly:    true,
-	}, func(ctx context.Context, env *Env, in *schemas.GetIssueInput) (*schemas.IssueDetail, string, error) {
-		ref, err := env.issueRef(in.Issue, in.Organization)
+	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.GetIssueInput) (*schemas.IssueDetail, string, error) {
+		ref, err := d.issueRef(p, in.Issue, in.Organization)
 		if err != nil {
 			return nil, "", err
 		}
@@ -151,20 +162,20 @@ func getIssueTool() Tool {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ev, _, evErr = env.Client.LatestEvent(ctxEv, ref.Org, ref.ID)
+			ev, _, evErr = d.Client.LatestEvent(ctxEv, ref.Org, ref.ID)
 		}()
-		is, _, err := env.Client.GetIssue(ctx, ref.Org, ref.ID)
+		is, _, err := d.Client.GetIssue(ctx, ref.Org, ref.ID)
 		if err != nil {
 			cancel()
 			wg.Wait()
-			return nil, "", err
+			return nil, "", issueNotFound(err, ref)
 		}
 		wg.Wait()
 		if evErr != nil && sentry.StatusCode(evErr) != 404 {
 			return nil, "", evErr
 		}
-		d := detail(is, ev)
-		return d, renderDetail(d), nil
+		det := detail(is, ev)
+		return det, renderDetail(det), nil
 	})
 }
 
@@ -392,9 +403,10 @@ func resolveIssueTool() Tool {
 		Name:        "resolve_issue",
 		Title:       "Resolve issue",
 		Description: "Mark an issue resolved: now, in the next release, or in a given release.",
-		Scopes:      []string{"event:write", "event:admin"},
+		Toolset:     ToolsetIssues,
+		Scopes:      []string{"event:write"},
 		Idempotent:  true,
-	}, func(ctx context.Context, env *Env, in *schemas.ResolveIssueInput) (*schemas.ResolveOutput, string, error) {
+	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.ResolveIssueInput) (*schemas.ResolveOutput, string, error) {
 		upd := sentry.IssueUpdate{Status: "resolved"}
 		how := ""
 		switch in.Resolution {
@@ -412,13 +424,13 @@ func resolveIssueTool() Tool {
 		if in.Release != "" && in.Resolution != "in_release" {
 			return nil, "", userErrorf("release is only used with resolution \"in_release\"")
 		}
-		ref, err := env.issueRef(in.Issue, in.Organization)
+		ref, err := d.issueRef(p, in.Issue, in.Organization)
 		if err != nil {
 			return nil, "", err
 		}
-		is, resp, err := env.Client.UpdateIssue(ctx, ref.Org, ref.ID, upd)
+		is, resp, err := d.Client.UpdateIssue(ctx, ref.Org, ref.ID, upd)
 		if err != nil {
-			return nil, "", err
+			return nil, "", issueNotFound(err, ref)
 		}
 		out := &schemas.ResolveOutput{ID: string(is.ID), ShortID: is.ShortID, Status: is.Status, Permalink: is.Permalink}
 		out.InNextRelease, _ = is.StatusDetails["inNextRelease"].(bool)

@@ -11,16 +11,16 @@ import (
 
 // organization returns the organization to use: the argument, checked
 // against the pin, or the pin when the argument is empty.
-func (env *Env) organization(arg string) (string, error) {
+func (p *Principal) organization(arg string) (string, error) {
 	switch {
-	case env.Org == "" && arg == "":
+	case p.Org == "" && arg == "":
 		return "", userErrorf("organization is required; list_organizations shows the slugs you can use")
-	case env.Org == "":
+	case p.Org == "":
 		return arg, nil
-	case arg == "" || strings.EqualFold(arg, env.Org):
-		return env.Org, nil
+	case arg == "" || strings.EqualFold(arg, p.Org):
+		return p.Org, nil
 	default:
-		return "", userErrorf("this server is pinned to organization %q (--organization / SENTRY_ORG); %q is not available here", env.Org, arg)
+		return "", userErrorf("this server is pinned to organization %q (--organization / SENTRY_ORG); %q is not available here", p.Org, arg)
 	}
 }
 
@@ -29,47 +29,63 @@ func whoamiTool() Tool {
 		Name:        "whoami",
 		Title:       "Who am I",
 		Description: "Show the signed-in Sentry user, the granted scopes and which tools they enable.",
+		Toolset:     ToolsetOrgs,
 		ReadOnly:    true,
-	}, func(ctx context.Context, env *Env, _ *schemas.NoInput) (*schemas.WhoamiOutput, string, error) {
-		idx, _, err := env.Client.Whoami(ctx)
-		if err != nil {
-			return nil, "", err
-		}
-		out := &schemas.WhoamiOutput{Host: env.Client.BaseURL().String(), ReadOnly: env.Grant.ReadOnly(), Organization: env.Org}
-		if idx.User != nil {
-			out.User = &schemas.Person{ID: string(idx.User.ID), Name: idx.User.Name, Email: idx.User.Email}
-		}
-		if idx.Auth != nil {
-			out.TokenScopes = idx.Auth.Scopes
-		}
-		out.Granted = env.Grant.Scopes()
-		out.EnabledTools, out.DisabledTools = env.inventory.Enabled()
+	}, func(ctx context.Context, d *Deps, p *Principal, _ *schemas.NoInput) (*schemas.WhoamiOutput, string, error) {
+		out := &schemas.WhoamiOutput{Host: d.Client.BaseURL().String(), ReadOnly: p.Grant.ReadOnly(), Organization: p.Org}
+		var disabled []Disabled
+		out.EnabledTools, disabled = d.Policy.Enabled(p)
 		if out.EnabledTools == nil {
 			out.EnabledTools = []string{}
 		}
-		var b strings.Builder
-		if out.User != nil {
-			fmt.Fprintf(&b, "Signed in to %s as %s", out.Host, out.User.Name)
-			if out.User.Email != "" {
-				fmt.Fprintf(&b, " <%s>", out.User.Email)
-			}
-			b.WriteString(".\n")
-		} else {
-			fmt.Fprintf(&b, "Not signed in to %s (no user for this token).\n", out.Host)
+		for _, t := range disabled {
+			out.DisabledTools = append(out.DisabledTools, t.Name)
 		}
-		fmt.Fprintf(&b, "Token scopes: %s\n", orNone(out.TokenScopes))
-		if env.Grant.Known() {
-			fmt.Fprintf(&b, "Granted to this server: %s\n", orNone(out.Granted))
+		var b strings.Builder
+		if p.Problem != "" {
+			// Nothing to ask Sentry: say what is wrong and how to fix it.
+			fmt.Fprintf(&b, "Not signed in to %s: %s\n", out.Host, p.Problem)
+		} else {
+			idx, _, err := d.Client.Whoami(ctx)
+			if err != nil {
+				return nil, "", err
+			}
+			if idx.User != nil {
+				out.User = &schemas.Person{ID: string(idx.User.ID), Name: idx.User.Name, Email: idx.User.Email}
+			}
+			if idx.Auth != nil {
+				out.TokenScopes = idx.Auth.Scopes
+			}
+			out.Granted = p.Grant.Scopes()
+			if out.User != nil {
+				fmt.Fprintf(&b, "Signed in to %s as %s", out.Host, out.User.Name)
+				if out.User.Email != "" {
+					fmt.Fprintf(&b, " <%s>", out.User.Email)
+				}
+				b.WriteString(".\n")
+			} else {
+				fmt.Fprintf(&b, "Not signed in to %s (no user for this token).\n", out.Host)
+			}
+			fmt.Fprintf(&b, "Token scopes: %s\n", orNone(out.TokenScopes))
+			if p.Grant.Known() {
+				fmt.Fprintf(&b, "Granted to this server: %s\n", orNone(out.Granted))
+			}
 		}
 		if out.ReadOnly {
 			b.WriteString("Read-only: writes are disabled.\n")
 		}
-		if env.Org != "" {
-			fmt.Fprintf(&b, "Pinned to organization: %s\n", env.Org)
+		if p.Org != "" {
+			fmt.Fprintf(&b, "Pinned to organization: %s\n", p.Org)
 		}
 		fmt.Fprintf(&b, "Enabled tools: %s", strings.Join(out.EnabledTools, ", "))
-		if len(out.DisabledTools) > 0 {
-			fmt.Fprintf(&b, "\nDisabled tools: %s", strings.Join(out.DisabledTools, ", "))
+		if len(disabled) > 0 {
+			b.WriteString("\nDisabled tools:")
+			for i, t := range disabled {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, " %s (%s)", t.Name, t.Reason)
+			}
 		}
 		return out, b.String(), nil
 	})
@@ -80,21 +96,22 @@ func listOrganizationsTool() Tool {
 		Name:        "list_organizations",
 		Title:       "List organizations",
 		Description: "List the Sentry organizations you belong to (slugs are used by other tools).",
-		Scopes:      []string{"org:read", "org:write", "org:admin"},
+		Toolset:     ToolsetOrgs,
+		Scopes:      []string{"org:read"},
 		ReadOnly:    true,
-	}, func(ctx context.Context, env *Env, in *schemas.ListOrganizationsInput) (*schemas.OrganizationsOutput, string, error) {
+	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.ListOrganizationsInput) (*schemas.OrganizationsOutput, string, error) {
 		opt := sentry.ListOptions{Query: in.Query, Cursor: in.Cursor}
-		if env.Org != "" && in.Query == "" && in.Cursor == "" {
-			opt.Query = "slug:" + env.Org
+		if p.Org != "" && in.Query == "" && in.Cursor == "" {
+			opt.Query = "slug:" + p.Org
 		}
-		orgs, resp, err := env.Client.ListOrganizations(ctx, opt)
+		orgs, resp, err := d.Client.ListOrganizations(ctx, opt)
 		if err != nil {
 			return nil, "", err
 		}
 		out := &schemas.OrganizationsOutput{Organizations: []schemas.Organization{}, Page: page(resp)}
 		var b strings.Builder
 		for _, o := range orgs {
-			if env.Org != "" && !strings.EqualFold(o.Slug, env.Org) {
+			if p.Org != "" && !strings.EqualFold(o.Slug, p.Org) {
 				continue // the pin hides other organizations
 			}
 			out.Organizations = append(out.Organizations, schemas.Organization{Slug: o.Slug, Name: o.Name, ID: string(o.ID)})
@@ -112,25 +129,26 @@ func listProjectsTool() Tool {
 		Name:        "list_projects",
 		Title:       "List projects",
 		Description: "List an organization's projects.",
-		Scopes:      []string{"org:read", "org:write", "org:admin"},
+		Toolset:     ToolsetOrgs,
+		Scopes:      []string{"org:read"},
 		ReadOnly:    true,
-	}, func(ctx context.Context, env *Env, in *schemas.ListProjectsInput) (*schemas.ProjectsOutput, string, error) {
-		org, err := env.organization(in.Organization)
+	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.ListProjectsInput) (*schemas.ProjectsOutput, string, error) {
+		org, err := p.organization(in.Organization)
 		if err != nil {
 			return nil, "", err
 		}
-		projects, resp, err := env.Client.ListProjects(ctx, org, sentry.ListOptions{Query: in.Query, Cursor: in.Cursor})
+		projects, resp, err := d.Client.ListProjects(ctx, org, sentry.ListOptions{Query: in.Query, Cursor: in.Cursor})
 		if err != nil {
-			return nil, "", err
+			return nil, "", subject(err, "list_organizations", "organization %q", org)
 		}
 		out := &schemas.ProjectsOutput{Projects: make([]schemas.Project, 0, len(projects)), Page: page(resp)}
 		var b strings.Builder
-		for _, p := range projects {
-			out.Projects = append(out.Projects, schemas.Project{Slug: p.Slug, Name: p.Name, ID: string(p.ID), Platform: p.Platform})
-			env.projects.Store(org+"/"+p.Slug, string(p.ID))
-			fmt.Fprintf(&b, "%s  %s (id %s", p.Slug, p.Name, p.ID)
-			if p.Platform != "" {
-				fmt.Fprintf(&b, ", %s", p.Platform)
+		for _, pj := range projects {
+			out.Projects = append(out.Projects, schemas.Project{Slug: pj.Slug, Name: pj.Name, ID: string(pj.ID), Platform: pj.Platform})
+			d.projects.Store(p.Key+"\x00"+org+"/"+pj.Slug, string(pj.ID))
+			fmt.Fprintf(&b, "%s  %s (id %s", pj.Slug, pj.Name, pj.ID)
+			if pj.Platform != "" {
+				fmt.Fprintf(&b, ", %s", pj.Platform)
 			}
 			b.WriteString(")\n")
 		}
@@ -157,31 +175,31 @@ func finishList(b *strings.Builder, next string) string {
 }
 
 // projectID resolves a project slug (or id) to its numeric id.
-func (env *Env) projectID(ctx context.Context, org, project string) (string, error) {
+func (d *Deps) projectID(ctx context.Context, p *Principal, org, project string) (string, error) {
 	if project == "" {
 		return "", nil
 	}
 	if isDigits(project) {
 		return project, nil
 	}
-	key := org + "/" + project
-	if id, ok := env.projects.Load(key); ok {
+	key := p.Key + "\x00" + org + "/" + project
+	if id, ok := d.projects.Load(key); ok {
 		return id.(string), nil
 	}
 	if !sentry.ValidSlug(project) {
 		return "", &sentry.InvalidArgumentError{Value: project}
 	}
-	projects, _, err := env.Client.ListProjects(ctx, org, sentry.ListOptions{Query: "slug:" + project})
+	projects, _, err := d.Client.ListProjects(ctx, org, sentry.ListOptions{Query: "slug:" + project})
 	if sentry.StatusCode(err) == 403 {
 		return "", userErrorf("looking up project %q needs the org:read scope; pass the numeric project id instead", project)
 	}
 	if err != nil {
 		return "", err
 	}
-	for _, p := range projects {
-		if strings.EqualFold(p.Slug, project) {
-			env.projects.Store(key, string(p.ID))
-			return string(p.ID), nil
+	for _, pj := range projects {
+		if strings.EqualFold(pj.Slug, project) {
+			d.projects.Store(key, string(pj.ID))
+			return string(pj.ID), nil
 		}
 	}
 	return "", userErrorf("project %q was not found in organization %q; list_projects shows its projects", project, org)

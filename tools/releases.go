@@ -14,24 +14,25 @@ func listReleasesTool() Tool {
 		Name:        "list_releases",
 		Title:       "List releases",
 		Description: "List an organization's releases, newest first.",
-		Scopes:      []string{"project:read", "project:write", "project:admin", "project:releases", "org:ci"},
+		Toolset:     ToolsetReleases,
+		Scopes:      []string{"project:read", "project:releases", "org:ci"},
 		ReadOnly:    true,
-	}, func(ctx context.Context, env *Env, in *schemas.ListReleasesInput) (*schemas.ReleasesOutput, string, error) {
-		org, err := env.organization(in.Organization)
+	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.ListReleasesInput) (*schemas.ReleasesOutput, string, error) {
+		org, err := p.organization(in.Organization)
 		if err != nil {
 			return nil, "", err
 		}
 		opt := sentry.ReleaseListOptions{ListOptions: sentry.ListOptions{Query: in.Query, Cursor: in.Cursor}}
 		if in.Project != "" {
-			id, err := env.projectID(ctx, org, in.Project)
+			id, err := d.projectID(ctx, p, org, in.Project)
 			if err != nil {
 				return nil, "", err
 			}
 			opt.Projects = []string{id}
 		}
-		rels, resp, err := env.Client.ListReleases(ctx, org, opt)
+		rels, resp, err := d.Client.ListReleases(ctx, org, opt)
 		if err != nil {
-			return nil, "", err
+			return nil, "", subject(err, "list_organizations", "organization %q", org)
 		}
 		out := &schemas.ReleasesOutput{Releases: make([]schemas.Release, 0, len(rels)), Page: page(resp)}
 		var b strings.Builder
@@ -44,7 +45,7 @@ func listReleasesTool() Tool {
 				rel.LastDeploy = r.LastDeploy.Environment
 			}
 			out.Releases = append(out.Releases, rel)
-			fmt.Fprintf(&b, "%s  created %s, %d new issues", rel.Version, shortTime(rel.Created), rel.NewIssues)
+			fmt.Fprintf(&b, "%s  created %s, %s", rel.Version, shortTime(rel.Created), plural(rel.NewIssues, "new issue", "new issues"))
 			if len(rel.Projects) > 0 {
 				fmt.Fprintf(&b, ", projects %s", strings.Join(rel.Projects, ", "))
 			}

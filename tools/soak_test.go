@@ -89,12 +89,12 @@ func TestSoak(t *testing.T) {
 	defer srv.Close()
 
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	cl, err := sentry.NewClient(sentry.Config{BaseURL: srv.URL, Token: sentry.StaticToken(secretToken),
+	cl, err := sentry.NewClient(sentry.Config{BaseURL: srv.URL,
 		HTTPClient: &http.Client{Transport: transport}, Timeout: 5 * time.Second, RetryBackoff: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := tools.NewInventory(&tools.Env{Client: cl, Grant: auth.NewGrant(auth.Expand(memberScopes), nil, false)})
+	inv, err := tools.New(tools.Config{Client: cl})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,8 @@ func TestSoak(t *testing.T) {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 
-	c, err := client.NewInProcessClient(inv.Server("soak"))
+	pr := &tools.Principal{Key: "soak", Token: sentry.StaticToken(secretToken), Grant: auth.NewGrant(auth.Expand(memberScopes), nil, false)}
+	c, err := client.NewInProcessClient(inv.MCPServer(tools.ServerOptions{Version: "soak", Bind: tools.BindPrincipal(pr)}))
 	if err != nil {
 		t.Fatal(err)
 	}

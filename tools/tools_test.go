@@ -16,8 +16,6 @@ import (
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 )
 
-var allTools = []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_releases", "resolve_issue", "whoami"}
-
 func TestListedToolsFollowTheGrant(t *testing.T) {
 	tests := []struct {
 		name string

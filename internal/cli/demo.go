@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -9,28 +9,33 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
-
-	"github.com/sentry-mcp/sentry-mcp/tools"
 )
 
-// cmdDemo tours what an agent sees, against the built-in sample Sentry.
-func cmdDemo(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
-	cfg := config{demo: true}
-	fs := newFlagSet("demo", &cfg, stdout)
-	if _, err := parseArgs(fs, &cfg, args); err != nil {
+// runDemo tours what an agent sees, against the built-in sample Sentry.
+func runDemo(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	o := options{timeout: defaultTimeout, refreshMargin: defaultMargin}
+	if _, err := cmdDemo.parse(&o, args, stdout); err != nil {
 		return err
 	}
-	cfg.demo = true
-	return withSession(ctx, &cfg, logger, func(inv *tools.Inventory, sess *session) error {
-		return tour(ctx, inv, sess, stdout)
-	})
+	o.demo = true
+	a, err := newApp(ctx, &o, logger)
+	if err != nil {
+		return err
+	}
+	defer a.cleanup()
+	sess, err := newSession(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	return tour(ctx, a, sess, stdout)
 }
 
 // tour prints what an agent sees, step by step.
-func tour(ctx context.Context, inv *tools.Inventory, sess *session, stdout io.Writer) error {
-	fmt.Fprintf(stdout, "sentry-mcp %s demo: a sample Sentry runs in this process at %s; every step below is a real MCP call.\n\n", version, inv.Env().Client.BaseURL())
+func tour(ctx context.Context, a *app, sess *session, stdout io.Writer) error {
+	fmt.Fprintf(stdout, "sentry-mcp %s demo: a sample Sentry runs in this process at %s; every step below is a real MCP call.\n\n", version, a.inv.Client().BaseURL())
 	fmt.Fprintf(stdout, "== The demo token holds: %s\n\n", strings.Join(demoScopes, " "))
-	printTools(stdout, inv)
+	printTools(stdout, a.inv, a.id.current())
 	list, err := sess.ListTools(ctx, mcp.ListToolsRequest{})
 	if err != nil {
 		return err
@@ -84,7 +89,7 @@ func tour(ctx context.Context, inv *tools.Inventory, sess *session, stdout io.Wr
 	if _, err := step("A bad argument is a tool error the agent can act on", "list_issues", map[string]any{"organization": "../../api-tokens"}); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nNext: set SENTRY_ACCESS_TOKEN and add `sentry-mcp serve` to your MCP client (see README.md).\n")
+	fmt.Fprintf(stdout, "\nNext: sign in once with `sentry-mcp auth login` (or set SENTRY_ACCESS_TOKEN), then add `sentry-mcp serve` to your MCP client: README.md has the snippets for Claude Code, Claude Desktop, VS Code and Cursor.\n")
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -90,7 +90,7 @@ func runCmd(t *testing.T, env []string, stdin string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := command(ctx, env, args...)
+	cmd := binCommand(ctx, env, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -246,7 +246,7 @@ func TestLoginDevice(t *testing.T) {
 	f := newOAuthFake(t, sentrytest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := command(ctx, f.env("SENTRY_CLIENT_SECRET="), "auth", "login", "--device")
+	cmd := binCommand(ctx, f.env("SENTRY_CLIENT_SECRET="), "auth", "login", "--device")
 	cmd.Stdin = strings.NewReader(testClientSecret + "\n")
 	cmd.Args = append(cmd.Args, "--client-secret-stdin")
 	stderr, _ := cmd.StderrPipe()

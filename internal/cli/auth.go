@@ -1,10 +1,9 @@
-package main
+package cli
 
 import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,92 +17,63 @@ import (
 	"github.com/sentry-mcp/sentry-mcp/sentry"
 )
 
-const authUsage = `Usage:
-  sentry-mcp auth login [--device | --with-token] [flags]   sign in once; the credential goes to the OS keyring
-  sentry-mcp auth status [--url URL]                          who is signed in, scopes, expiry, where it is stored
-  sentry-mcp auth token [--url URL]                           print the access token (refreshed first if needed)
-  sentry-mcp auth logout [--url URL]                          remove the stored credential for that Sentry
+func authUsage() string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	for _, c := range []command{cmdLogin, cmdStatus, cmdToken, cmdLogout} {
+		fmt.Fprintf(&b, "  sentry-mcp %-12s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nLogin flags (each also read from the environment variable shown; the flag wins):\n")
+	b.WriteString(flagTable(cmdLogin.settings))
+	b.WriteString(`
+The OAuth application (Sentry: Settings > Account > API > Applications, type Confidential) must
+allow the redirect URI http://127.0.0.1/callback and every scope you request.
+`)
+	return b.String()
+}
 
-Login flags:
-  --url URL               Sentry base URL (SENTRY_URL; default https://sentry.io)
-  --client-id ID          OAuth application client id (SENTRY_CLIENT_ID)
-  --client-secret-stdin   read the client secret from stdin (else SENTRY_CLIENT_SECRET)
-  --scopes LIST           scopes to request (default org:read,project:read,team:read,event:read);
-                          add event:write to let the agent resolve issues (resolve_issue)
-  --device                device flow for SSH and headless machines: enter a code in any browser
-  --with-token            read an existing auth token from stdin (cannot be refreshed)
-  --port N                loopback port for the browser redirect (default: any free port)
-  --timeout D             how long to wait for the browser (default 5m)
-  --insecure-storage      store in a plain file (0600) instead of the OS keyring
-
-The OAuth application (Sentry > Settings > Developer Settings) must allow the redirect URI
-http://127.0.0.1/callback and every scope you request.
-`
-
-func cmdAuth(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) error {
+func runAuth(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, authUsage)
+		fmt.Fprint(stderr, authUsage())
 		return errUsage
 	}
 	switch args[0] {
 	case "login":
-		return cmdLogin(ctx, args[1:], stdin, stdout, stderr, logger)
+		return runLogin(ctx, args[1:], stdin, stdout, stderr, logger)
 	case "status":
-		return cmdStatus(ctx, args[1:], stdout, stderr, logger)
+		return runStatus(ctx, args[1:], stdout, stderr, logger)
 	case "token":
-		return cmdToken(ctx, args[1:], stdout, logger)
+		return runToken(ctx, args[1:], stdout, logger)
 	case "logout":
-		return cmdLogout(args[1:], stdout, logger)
+		return runLogout(args[1:], stdout, logger)
 	case "-h", "--help", "help":
-		fmt.Fprint(stdout, authUsage)
+		fmt.Fprint(stdout, authUsage())
 		return nil
 	}
-	fmt.Fprintf(stderr, "sentry-mcp: unknown auth command %q\n\n%s", args[0], authUsage)
+	fmt.Fprintf(stderr, "sentry-mcp: unknown auth command %q\n\n%s", args[0], authUsage())
 	return errUsage
 }
 
-// authFlags parses the flags every auth command shares plus extra ones.
-func authFlags(name string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet)) (*config, string, error) {
-	var cfg config
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, authUsage) }
-	fs.StringVar(&cfg.url, "url", "", "Sentry base URL (SENTRY_URL)")
-	addStorageFlags(fs, &cfg)
-	if extra != nil {
-		extra(fs)
-	}
-	pos, err := parseArgs(fs, &cfg, args)
+// authFlags parses an auth command's flags; it takes no positional arguments.
+func authFlags(c command, args []string, stderr io.Writer) (*options, string, error) {
+	var o options
+	pos, err := c.parse(&o, args, stderr)
 	if err != nil {
 		return nil, "", err
 	}
 	if len(pos) > 0 {
 		return nil, "", fmt.Errorf("unexpected arguments %q", pos)
 	}
-	host, err := normalizedHost(cfg.url)
-	return &cfg, host, err
+	host, err := normalizedHost(o.url)
+	return &o, host, err
 }
 
-func cmdLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) error {
-	var (
-		clientID, scopes  string
-		device, withToken bool
-		secretStdin       bool
-		port              int
-		timeout           time.Duration
-	)
-	cfg, host, err := authFlags("auth login", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&clientID, "client-id", "", "OAuth client id (SENTRY_CLIENT_ID)")
-		fs.BoolVar(&secretStdin, "client-secret-stdin", false, "read the client secret from stdin")
-		fs.StringVar(&scopes, "scopes", strings.Join(auth.DefaultLoginScopes, ","), "scopes to request")
-		fs.BoolVar(&device, "device", false, "use the device flow")
-		fs.BoolVar(&withToken, "with-token", false, "read a token from stdin")
-		fs.IntVar(&port, "port", 0, "loopback port for the redirect")
-		fs.DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the browser")
-	})
+func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) error {
+	cfg, host, err := authFlags(cmdLogin, args, stderr)
 	if err != nil {
 		return err
 	}
+	clientID, scopes, device, withToken := cfg.clientID, cfg.loginScopes, cfg.device, cfg.withToken
 	store := auth.OpenStore(storeOptions(cfg, logger))
 	if withToken {
 		return loginWithToken(ctx, host, stdin, stdout, store)
@@ -113,13 +83,10 @@ func cmdLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return fmt.Errorf("--scopes: %w", err)
 	}
 	if clientID == "" {
-		clientID = os.Getenv("SENTRY_CLIENT_ID")
-	}
-	if clientID == "" {
-		return errors.New("no OAuth client id: pass --client-id or set SENTRY_CLIENT_ID (create an OAuth application in Sentry > Settings > Developer Settings), or use `auth login --with-token`")
+		return errors.New("no OAuth client id: pass --client-id or set SENTRY_CLIENT_ID (create one in Sentry: Settings > Account > API > Applications, type Confidential), or use `auth login --with-token`")
 	}
 	secret := os.Getenv("SENTRY_CLIENT_SECRET")
-	if secretStdin {
+	if cfg.secretStdin {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && err != io.EOF {
 			return fmt.Errorf("reading the client secret from stdin: %w", err)
@@ -134,7 +101,7 @@ func cmdLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if device {
 		cred, err = client.LoginDevice(ctx, stderr)
 	} else {
-		cred, err = client.LoginBrowser(ctx, auth.LoginOptions{Port: port, Open: openBrowser, Notify: stderr, Timeout: timeout})
+		cred, err = client.LoginBrowser(ctx, auth.LoginOptions{Port: cfg.port, Open: openBrowser, Notify: stderr, Timeout: cfg.waitLogin})
 	}
 	if err != nil {
 		return err
@@ -201,8 +168,8 @@ func openBrowser(url string) error {
 	return cmd.Start()
 }
 
-func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, logger *slog.Logger) error {
-	cfg, host, err := authFlags("auth status", args, stderr, nil)
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, logger *slog.Logger) error {
+	cfg, host, err := authFlags(cmdStatus, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -211,7 +178,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, log
 		cred     *auth.Credential
 		location string
 	)
-	if tok := os.Getenv("SENTRY_ACCESS_TOKEN"); tok != "" {
+	if tok := strings.TrimSpace(os.Getenv("SENTRY_ACCESS_TOKEN")); tok != "" {
 		source, location = sentry.StaticToken(tok), "environment (SENTRY_ACCESS_TOKEN)"
 	} else {
 		ts := tokenSource(cfg, host, logger)
@@ -265,12 +232,12 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, log
 	return nil
 }
 
-func cmdToken(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
-	cfg, host, err := authFlags("auth token", args, os.Stderr, nil)
+func runToken(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	cfg, host, err := authFlags(cmdToken, args, os.Stderr)
 	if err != nil {
 		return err
 	}
-	if tok := os.Getenv("SENTRY_ACCESS_TOKEN"); tok != "" {
+	if tok := strings.TrimSpace(os.Getenv("SENTRY_ACCESS_TOKEN")); tok != "" {
 		fmt.Fprintln(stdout, tok)
 		return nil
 	}
@@ -282,8 +249,8 @@ func cmdToken(ctx context.Context, args []string, stdout io.Writer, logger *slog
 	return nil
 }
 
-func cmdLogout(args []string, stdout io.Writer, logger *slog.Logger) error {
-	cfg, host, err := authFlags("auth logout", args, os.Stderr, nil)
+func runLogout(args []string, stdout io.Writer, logger *slog.Logger) error {
+	cfg, host, err := authFlags(cmdLogout, args, os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sentry-mcp/sentry-mcp/auth"
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 )
 
@@ -31,7 +33,7 @@ func TestMain(m *testing.M) {
 	}
 	binary = filepath.Join(dir, "sentry-mcp")
 	browser = filepath.Join(dir, "browser")
-	for _, b := range [][]string{{"-o", binary, "."}, {"-o", browser, "./testdata/browser"}} {
+	for _, b := range [][]string{{"-o", binary, "../.."}, {"-o", browser, "./testdata/browser"}} {
 		if out, err := exec.Command("go", append([]string{"build"}, b...)...).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 			os.Exit(1)
@@ -43,7 +45,7 @@ func TestMain(m *testing.M) {
 }
 
 // command runs the built binary with a clean environment plus env.
-func command(ctx context.Context, env []string, args ...string) *exec.Cmd {
+func binCommand(ctx context.Context, env []string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}, env...)
 	return cmd
@@ -64,13 +66,16 @@ type rpcPipe struct {
 	out    *bufio.Scanner
 	stderr *bytes.Buffer
 	nextID int
+	seen   []string // notification methods read while waiting for responses
 }
+
+func (p *rpcPipe) sawNotification(method string) bool { return slices.Contains(p.seen, method) }
 
 func startServe(t *testing.T, env []string, args ...string) *rpcPipe {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	cmd := command(ctx, env, append([]string{"serve"}, args...)...)
+	cmd := binCommand(ctx, env, append([]string{"serve"}, args...)...)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +109,9 @@ func (p *rpcPipe) request(method string, params any) map[string]any {
 		}
 		if id, ok := resp["id"].(float64); ok && int(id) == p.nextID {
 			return resp
+		}
+		if m, ok := resp["method"].(string); ok && resp["id"] == nil {
+			p.seen = append(p.seen, m)
 		}
 	}
 	p.t.Fatalf("no response to %s; stderr:\n%s", method, p.stderr)
@@ -179,7 +187,7 @@ func TestCLI(t *testing.T) {
 		stderr   []string
 	}{
 		{"version", nil, []string{"--version"}, 0, []string{"sentry-mcp", "commit"}, nil},
-		{"tools", env, []string{"tools"}, 0, []string{"resolve_issue", "event:write", "no: scope not granted", "list_issues", "event:read", "yes"}, nil},
+		{"tools", env, []string{"tools"}, 0, []string{"resolve_issue", "event:write", "no: needs event:write", "list_issues", "event:read", "yes"}, nil},
 		{"tools read-only env", append(env, "SENTRY_MCP_READ_ONLY=1"), []string{"tools"}, 0, []string{"no: read-only"}, nil},
 		{"tools --scopes flag beats env", append(env, "SENTRY_MCP_SCOPES=org:read"), []string{"tools", "--scopes", "event:read"}, 0, []string{"Granted scopes: event:read\n"}, nil},
 		{"call text", env, []string{"call", "list_projects", `{"organization":"acme"}`}, 0, []string{"backend", "frontend"}, nil},
@@ -197,13 +205,23 @@ func TestCLI(t *testing.T) {
 		{"bad refresh margin", append(env, "SENTRY_MCP_REFRESH_MARGIN=-1h"), []string{"tools"}, 1, nil, []string{"SENTRY_MCP_REFRESH_MARGIN"}},
 		{"bad log level", append(env, "SENTRY_MCP_LOG_LEVEL=loud"), []string{"tools"}, 2, nil, []string{"SENTRY_MCP_LOG_LEVEL"}},
 		{"bad read-only", append(env, "SENTRY_MCP_READ_ONLY=maybe"), []string{"tools"}, 1, nil, []string{"SENTRY_MCP_READ_ONLY"}},
+		{"zero refresh margin flag", env, []string{"tools", "--refresh-margin", "0"}, 1, nil, []string{"--refresh-margin", "positive"}},
+		{"negative refresh margin flag", env, []string{"tools", "--refresh-margin", "-1h"}, 1, nil, []string{"--refresh-margin", "positive"}},
+		{"toolsets", env, []string{"tools", "--toolsets", "issues"}, 0, []string{"list_issues", "yes", "no: not selected"}, nil},
+		{"exclude wins", append(env, "SENTRY_MCP_EXCLUDE_TOOLS=whoami,list_issues"), []string{"tools", "--tools", "list_issues"}, 0, []string{"no: not selected"}, nil},
+		{"unknown toolset", env, []string{"tools", "--toolsets", "events"}, 1, nil, []string{"unknown toolset \"events\"", "orgs, issues, releases"}},
+		{"unknown tool", append(env, "SENTRY_MCP_TOOLS=get_events"), []string{"tools"}, 1, nil, []string{"SENTRY_MCP_TOOLS", "unknown tool \"get_events\"", "whoami"}},
+		{"call unknown tool", env, []string{"call", "list_isues"}, 1, nil, []string{"unknown tool", "list_issues, get_issue"}},
+		{"tools without credentials", []string{"SENTRY_URL=" + fake.URL, "SENTRY_MCP_INSECURE_STORAGE=1"}, []string{"tools"}, 1, []string{"whoami", "yes", "list_issues", "no: no credentials", "Not usable: not signed in"}, []string{"auth login"}},
+		{"tools with a rejected token", []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=sntryu_wrong"}, []string{"tools"}, 1, []string{"no: no credentials", "rejected"}, nil},
+		{"serve --help", nil, []string{"serve", "--help"}, 0, nil, []string{"--toolsets LIST", "SENTRY_MCP_EXCLUDE_TOOLS"}},
 		{"demo", nil, []string{"demo"}, 0, []string{"tools/list:", "bytes", "get_issue", "Stack", "is now resolved", "(tool error)"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			cmd := command(ctx, tt.env, tt.args...)
+			cmd := binCommand(ctx, tt.env, tt.args...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
@@ -305,7 +323,16 @@ func TestGracefulShutdownAnswersInFlightCalls(t *testing.T) {
 			if err != nil {
 				t.Errorf("exit: %v\n%s", err, p.stderr)
 			}
-			if elapsed > time.Second {
+			// Signals cancel at once; stdin EOF first waits (bounded) for
+			// in-flight calls, and this one never gets an answer from Sentry.
+			limit := time.Second
+			if how == "stdin EOF" {
+				limit = eofGrace + time.Second
+				if elapsed < eofGrace-time.Second {
+					t.Errorf("stdin EOF exited after %s without waiting for the in-flight call", elapsed)
+				}
+			}
+			if elapsed > limit {
 				t.Errorf("took %s to exit", elapsed)
 			}
 			if !answered {
@@ -317,5 +344,137 @@ func TestGracefulShutdownAnswersInFlightCalls(t *testing.T) {
 				t.Error("the upstream request was not cancelled")
 			}
 		})
+	}
+}
+
+func TestToolsJSONIsTheOneList(t *testing.T) {
+	r := runCmd(t, nil, "", "tools", "--demo", "--json")
+	if r.code != 0 {
+		t.Fatalf("tools --json: %+v", r)
+	}
+	var doc struct {
+		Tools []struct {
+			Name, Title, Toolset, Reason string
+			Scopes                       []string
+			ReadOnly                     bool `json:"read_only"`
+			Enabled                      bool
+		}
+		Granted []string `json:"granted_scopes"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	var names []string
+	for _, tl := range doc.Tools {
+		names = append(names, tl.Name)
+		if tl.Title == "" || tl.Toolset == "" || !tl.Enabled || tl.Reason != "" {
+			t.Errorf("demo row %+v", tl)
+		}
+	}
+	want := []string{"whoami", "list_organizations", "list_projects", "list_issues", "get_issue", "resolve_issue", "list_releases"}
+	if strings.Join(names, ",") != strings.Join(want, ",") || len(doc.Granted) == 0 {
+		t.Errorf("tools --json = %s", r.stdout)
+	}
+}
+
+// TestServeWithoutCredentialsThenSignIn: serve starts with no sign-in,
+// offers only whoami (which says how to sign in), and picks up a sign-in
+// made later without a restart, announcing it with list_changed.
+func TestServeWithoutCredentialsThenSignIn(t *testing.T) {
+	fake := fakeSentry(t, "org:read", "event:read")
+	config := t.TempDir()
+	p := startServe(t, []string{"SENTRY_URL=" + fake.URL, "XDG_CONFIG_HOME=" + config, "SENTRY_MCP_INSECURE_STORAGE=1"})
+	init := p.request("initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+	caps, _ := init["result"].(map[string]any)["capabilities"].(map[string]any)
+	if lc, _ := caps["tools"].(map[string]any)["listChanged"].(bool); !lc {
+		t.Errorf("tools.listChanged not declared: %v", caps)
+	}
+	p.notify("notifications/initialized")
+	if names := toolNames(p); strings.Join(names, ",") != "whoami" {
+		t.Errorf("without credentials tools/list = %v, want only whoami", names)
+	}
+	who := p.request("tools/call", map[string]any{"name": "whoami", "arguments": map[string]any{}})
+	if b, _ := json.Marshal(who); !strings.Contains(string(b), "auth login") || strings.Contains(string(b), `"isError":true`) {
+		t.Errorf("whoami without credentials: %s", b)
+	}
+	refused := p.request("tools/call", map[string]any{"name": "list_issues", "arguments": map[string]any{"organization": "acme"}})
+	if b, _ := json.Marshal(refused); !strings.Contains(string(b), `"isError":true`) || !strings.Contains(string(b), "not signed in") {
+		t.Errorf("list_issues without credentials: %s", b)
+	}
+	if len(fake.Requests()) != 0 {
+		t.Errorf("requests reached Sentry without credentials: %v", fake.Requests())
+	}
+
+	// Sign in from elsewhere: the credential appears in the store.
+	store := auth.NewFileStore(filepath.Join(config, "sentry-mcp", "credentials.json"))
+	if err := store.Save(&auth.Credential{Host: fake.URL, AccessToken: secretToken, Kind: auth.KindToken, Scopes: []string{"org:read", "event:read"}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !p.sawNotification("notifications/tools/list_changed") {
+		if time.Now().After(deadline) {
+			t.Fatal("no notifications/tools/list_changed within 10 s of the sign-in")
+		}
+		p.request("ping", nil)
+		time.Sleep(200 * time.Millisecond)
+	}
+	names := toolNames(p)
+	if !slices.Contains(names, "list_issues") || slices.Contains(names, "resolve_issue") {
+		t.Errorf("after sign-in tools/list = %v", names)
+	}
+	res := p.request("tools/call", map[string]any{"name": "list_issues", "arguments": map[string]any{"organization": "acme"}})
+	if b, _ := json.Marshal(res); strings.Contains(string(b), `"isError":true`) {
+		t.Errorf("list_issues after sign-in: %s", b)
+	}
+}
+
+func toolNames(p *rpcPipe) []string {
+	res := p.request("tools/list", map[string]any{})
+	var names []string
+	for _, tl := range res["result"].(map[string]any)["tools"].([]any) {
+		names = append(names, tl.(map[string]any)["name"].(string))
+	}
+	return names
+}
+
+// TestStdinEOFAnswersQueuedCalls: a client that writes its requests and
+// closes stdin gets every answer before the server exits.
+func TestStdinEOFAnswersQueuedCalls(t *testing.T) {
+	fake := fakeSentry(t, "org:read", "event:read")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := binCommand(ctx, []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=" + secretToken}, "serve")
+	var in bytes.Buffer
+	in.WriteString(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}` + "\n")
+	for i := 2; i < 6; i++ {
+		fmt.Fprintf(&in, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"list_issues","arguments":{"organization":"acme","limit":2}}}`+"\n", i)
+	}
+	cmd.Stdin = &in
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	for i := 2; i < 6; i++ {
+		if !strings.Contains(string(out), fmt.Sprintf(`"id":%d,"result":{"content"`, i)) {
+			t.Errorf("call %d was not answered before exit:\n%s", i, out)
+		}
+	}
+}
+
+// TestOverlongLineIsRefused: one huge line gets a JSON-RPC error and the
+// server keeps serving.
+func TestOverlongLineIsRefused(t *testing.T) {
+	p := startServe(t, nil, "--demo")
+	p.request("initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+	big := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"whoami","arguments":{"x":"` + strings.Repeat("a", maxLine+10) + `"}}}` + "\n"
+	go p.in.Write([]byte(big))
+	if !p.out.Scan() {
+		t.Fatal("no answer")
+	}
+	if line := p.out.Text(); !strings.Contains(line, "-32600") || !strings.Contains(line, "longer than") {
+		t.Errorf("got %.300s", line)
+	}
+	if res := p.request("ping", nil); res["result"] == nil {
+		t.Errorf("the server stopped serving: %v", res)
 	}
 }

@@ -1,0 +1,289 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sentry-mcp/sentry-mcp/auth"
+	"github.com/sentry-mcp/sentry-mcp/sentry"
+	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
+	"github.com/sentry-mcp/sentry-mcp/tools"
+)
+
+// app is what serve, tools, call and demo share: one Sentry client, the
+// tool inventory, and the caller's identity.
+type app struct {
+	inv     *tools.Inventory
+	id      *identity
+	cleanup func()
+}
+
+// demoScopes is what the demo token holds: a typical member's grant.
+var demoScopes = []string{"org:read", "project:read", "project:releases", "team:read", "member:read", "event:write"}
+
+// newApp wires options -> sentry client -> identity -> tool inventory.
+// A missing or rejected sign-in is not an error: the identity carries the
+// problem, and only whoami is enabled.
+func newApp(ctx context.Context, o *options, logger *slog.Logger) (*app, error) {
+	a := &app{cleanup: func() {}}
+	var bound []string
+	if o.scopes != "" {
+		bound, _ = auth.ParseScopes(o.scopes) // checked when parsed
+		if bound == nil {
+			bound = []string{}
+		}
+	}
+	id := &identity{bound: bound, readOnly: o.readOnly, org: o.org, logger: logger}
+	base := o.url
+	switch {
+	case o.demo:
+		fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{})
+		a.cleanup = fake.Close
+		token := randomToken()
+		fake.AddToken(token, demoScopes...)
+		base = fake.URL
+		id.static = sentry.StaticToken(token)
+		id.key = "demo"
+	case os.Getenv("SENTRY_ACCESS_TOKEN") != "":
+		id.static = sentry.StaticToken(strings.TrimSpace(os.Getenv("SENTRY_ACCESS_TOKEN")))
+		id.key = "env"
+	}
+	host, err := normalizedHost(base)
+	if err != nil {
+		a.cleanup()
+		return nil, err
+	}
+	id.host = host
+	if id.static == nil {
+		id.ts = tokenSource(o, host, logger)
+		id.key = host
+	}
+	client, err := sentry.NewClient(sentry.Config{BaseURL: base, UserAgent: "sentry-mcp/" + version, Timeout: o.timeout, Logger: logger})
+	if err != nil {
+		a.cleanup()
+		return nil, err
+	}
+	id.client = client
+	a.inv, err = tools.New(tools.Config{Client: client, Logger: logger,
+		Selection: tools.Selection{Toolsets: o.toolsets, Tools: o.tools, Exclude: o.excludeTools}})
+	if err != nil {
+		a.cleanup()
+		return nil, fmt.Errorf("--toolsets / --tools / --exclude-tools (SENTRY_MCP_TOOLSETS, SENTRY_MCP_TOOLS, SENTRY_MCP_EXCLUDE_TOOLS): %w", err)
+	}
+	a.id = id
+	id.start(ctx)
+	return a, nil
+}
+
+// requireSignIn fails when there are no usable credentials: for one-shot
+// commands (call, demo), where a server that only offers whoami helps no one.
+func (a *app) requireSignIn() error {
+	if p := a.id.current(); p.Problem != "" {
+		return fmt.Errorf("%s To try sentry-mcp without an account, run: sentry-mcp demo", p.Problem)
+	}
+	return nil
+}
+
+// identity is the one principal of a stdio server or CLI command: a demo
+// or SENTRY_ACCESS_TOKEN token (learned once), or the stored sign-in,
+// which is looked at again so that a sign-in made later is picked up.
+type identity struct {
+	host     string
+	client   *sentry.Client
+	bound    []string // --scopes; nil = none
+	readOnly bool
+	org      string
+	logger   *slog.Logger
+	key      string
+
+	static sentry.TokenSource          // demo or SENTRY_ACCESS_TOKEN
+	ts     *auth.RefreshingTokenSource // the stored sign-in
+	// rejected is a stored access token Sentry refused, and why: it stays
+	// refused until the store holds another one.
+	rejected, rejectedWhy string
+
+	mu       sync.Mutex
+	cur      *tools.Principal
+	checked  time.Time
+	onChange func() // called after the principal changed (serve: tools/list_changed)
+}
+
+// recheck is how often a stored sign-in that was missing is looked for.
+const recheck = 2 * time.Second
+
+func (id *identity) principal(grant auth.Grant, problem string) *tools.Principal {
+	p := &tools.Principal{Key: id.key, Grant: grant, Org: id.org, Problem: problem}
+	if id.static != nil {
+		p.Token = id.static
+	} else if id.ts != nil {
+		p.Token = id.ts
+	}
+	return p
+}
+
+// start sets the first principal: for a token of unknown scopes, asks
+// Sentry once which scopes it holds.
+func (id *identity) start(ctx context.Context) {
+	if id.static == nil {
+		id.reload()
+		if id.cur.Problem == "" {
+			// Sentry is the judge of a stored sign-in too: a rejected one
+			// enables only whoami, which says what to do.
+			if _, problem := id.learnScopes(ctx, id.ts, "the stored sign-in"); problem != "" {
+				if cred, err := id.ts.Credential(); err == nil {
+					id.rejected, id.rejectedWhy = cred.AccessToken, problem
+				}
+				id.set(id.principal(auth.NewGrant([]string{}, nil, id.readOnly), problem))
+			}
+		}
+		return
+	}
+	scopes, problem := id.learnScopes(ctx, id.static, "the token in SENTRY_ACCESS_TOKEN")
+	id.set(id.principal(auth.NewGrant(scopes, id.bound, id.readOnly), problem))
+}
+
+// learnScopes asks Sentry which scopes the token holds; nil when that
+// cannot be learned (then Sentry's 403s decide), and a problem when Sentry
+// rejects the token.
+func (id *identity) learnScopes(ctx context.Context, ts sentry.TokenSource, what string) ([]string, string) {
+	ctx, cancel := context.WithTimeout(sentry.WithTokenSource(ctx, ts), 10*time.Second)
+	defer cancel()
+	idx, _, err := id.client.Whoami(ctx)
+	var (
+		se *sentry.Error
+		te *sentry.TokenError
+	)
+	switch {
+	case sentry.StatusCode(err) == 401 && errors.As(err, &se) && id.static != nil:
+		return []string{}, fmt.Sprintf("Sentry at %s rejected %s (%s). Create a new token (Sentry: Settings > Account > API > Auth Tokens) or unset it and run `sentry-mcp auth login`, then restart the server.", id.host, what, strings.TrimSuffix(se.Detail, "."))
+	case sentry.StatusCode(err) == 401 && errors.As(err, &se):
+		return []string{}, fmt.Sprintf("Sentry at %s rejected %s (%s). Run `sentry-mcp auth login` again; this server picks up the new sign-in without a restart.", id.host, what, strings.TrimSuffix(se.Detail, "."))
+	case errors.As(err, &te):
+		return []string{}, fmt.Sprintf("%s for %s cannot be used: %v. Run `sentry-mcp auth login` again; this server picks up the new sign-in without a restart.", what, id.host, te.Err)
+	case err != nil:
+		id.logger.Warn("could not learn the token's scopes; listing every tool and relying on Sentry's permission checks", "error", err)
+		return nil, ""
+	case idx.Auth == nil:
+		id.logger.Warn("Sentry did not report the token's scopes; listing every tool and relying on Sentry's permission checks")
+		return nil, ""
+	}
+	return append([]string{}, idx.Auth.Scopes...), ""
+}
+
+// reload reads the stored sign-in again.
+func (id *identity) reload() {
+	if id.ts == nil {
+		return
+	}
+	cred, err := id.ts.Credential()
+	var p *tools.Principal
+	switch {
+	case errors.Is(err, auth.ErrNotSignedIn):
+		p = id.principal(auth.NewGrant([]string{}, nil, id.readOnly), fmt.Sprintf("not signed in to %s. Run `sentry-mcp auth login` in a terminal (or set SENTRY_ACCESS_TOKEN to a Sentry auth token with org:read, project:read, event:read; add event:write to resolve issues); this server picks up the sign-in without a restart.", id.host))
+	case err != nil:
+		p = id.principal(auth.NewGrant([]string{}, nil, id.readOnly), fmt.Sprintf("the stored sign-in for %s cannot be used: %v. Run `sentry-mcp auth login` again.", id.host, err))
+	case id.rejected != "" && cred.AccessToken == id.rejected:
+		p = id.principal(auth.NewGrant([]string{}, nil, id.readOnly), id.rejectedWhy)
+	default:
+		p = id.principal(auth.NewGrant(cred.Scopes, id.bound, id.readOnly), "")
+		if cred.User != nil && cred.User.ID != "" {
+			p.Key = id.host + " user " + cred.User.ID
+		}
+	}
+	id.set(p)
+}
+
+// set makes p the principal and reports a change of what it may do.
+func (id *identity) set(p *tools.Principal) {
+	id.mu.Lock()
+	old := id.cur
+	id.cur, id.checked = p, time.Now()
+	f := id.onChange
+	id.mu.Unlock()
+	if old != nil && f != nil && !samePolicy(old, p) {
+		id.logger.Info("the sign-in changed; the tool list follows", "host", id.host, "granted", strings.Join(p.Grant.Scopes(), ","))
+		f()
+	}
+}
+
+func samePolicy(a, b *tools.Principal) bool {
+	return a.Problem == b.Problem && a.Grant.Known() == b.Grant.Known() &&
+		strings.Join(a.Grant.Scopes(), " ") == strings.Join(b.Grant.Scopes(), " ")
+}
+
+// current returns the principal, looking at the store again when the last
+// look found no usable sign-in and is older than recheck.
+func (id *identity) current() *tools.Principal {
+	id.mu.Lock()
+	p, stale := id.cur, id.ts != nil && id.cur.Problem != "" && time.Since(id.checked) >= recheck
+	id.mu.Unlock()
+	if stale {
+		id.reload()
+		id.mu.Lock()
+		p = id.cur
+		id.mu.Unlock()
+	}
+	return p
+}
+
+// bind is the MCP adapter's Bind: every request carries the current principal.
+func (id *identity) bind(ctx context.Context) context.Context {
+	return tools.WithPrincipal(ctx, id.current())
+}
+
+// watch looks for a new sign-in every interval until ctx ends.
+func (id *identity) watch(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			id.current()
+		}
+	}
+}
+
+// normalizedHost is the credential key for a --url value: the parsed base URL.
+func normalizedHost(raw string) (string, error) {
+	if raw == "" {
+		raw = sentry.DefaultBaseURL
+	}
+	u, err := sentry.ParseBaseURL(raw)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+func storeOptions(o *options, logger *slog.Logger) auth.StoreOptions {
+	return auth.StoreOptions{Insecure: o.insecureStorage, Logger: logger}
+}
+
+// tokenSource is the refreshing source of the credential stored for host.
+func tokenSource(o *options, host string, logger *slog.Logger) *auth.RefreshingTokenSource {
+	so := storeOptions(o, logger)
+	store := auth.OpenStore(so)
+	return auth.NewRefreshingTokenSource(auth.TokenSourceOptions{
+		Host:    host,
+		Store:   store,
+		LockDir: auth.LockDir(store, so),
+		Margin:  o.refreshMargin,
+		Logger:  logger,
+	})
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
