@@ -49,6 +49,9 @@ func New(cfg Config) (*Inventory, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	all := All()
+	for i := range all {
+		all[i].needs = "needs " + strings.Join(all[i].Scopes, " or ")
+	}
 	pol, err := newPolicy(all, cfg.Selection)
 	if err != nil {
 		return nil, err
@@ -174,7 +177,7 @@ func (inv *Inventory) Call(ctx context.Context, name string, args json.RawMessag
 		return errorText(fmt.Sprintf("Unknown tool %q. Tools you can call here: %s.", clip(name, 64), orNone(enabled)))
 	}
 	if r := inv.deps.Policy.Check(pr, t); r != nil {
-		return errorText(r.Msg)
+		return errorText(r.Error())
 	}
 	if msg := validate(t.Name, inv.View(pr.Org).validators[t.Name], args); msg != "" {
 		return errorText(msg)

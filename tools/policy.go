@@ -94,26 +94,47 @@ func (p *Policy) Selected(name string) bool { return p.selected[name] }
 // Toolsets lists the toolsets that have a selected tool.
 func (p *Policy) Toolsets() []string { return p.toolsets }
 
-// Refusal says why a tool may not run, in words the agent can act on.
+// Refusal says why a tool may not run. Reason is short (for tables and
+// whoami); Error words it for the agent, built only when asked.
 type Refusal struct {
-	Reason string // short: "not selected", "read-only", "not signed in", "needs event:write"
-	Msg    string
+	Reason string // "not selected", "read-only", "no credentials", "needs event:write"
+	kind   int
+	tool   *Tool
+	pr     *Principal
 }
 
-func (r *Refusal) Error() string { return r.Msg }
+const (
+	refusedSelection = iota
+	refusedReadOnly
+	refusedCredentials
+	refusedScope
+)
+
+func (r *Refusal) Error() string {
+	t := r.tool
+	switch r.kind {
+	case refusedSelection:
+		return fmt.Sprintf("%s is not enabled on this server (--toolsets / --tools / --exclude-tools)", t.Name)
+	case refusedReadOnly:
+		return fmt.Sprintf("%s is disabled: this server runs read-only (--read-only / SENTRY_MCP_READ_ONLY)", t.Name)
+	case refusedCredentials:
+		return fmt.Sprintf("%s is unavailable: %s", t.Name, r.pr.Problem)
+	}
+	return fmt.Sprintf("%s needs the Sentry scope %s, which this server's grant does not include (granted: %s). Sign in with that scope, or widen --scopes / SENTRY_MCP_SCOPES",
+		t.Name, strings.Join(auth.Accepting(t.Scopes), " or "), orNone(r.pr.Grant.Scopes()))
+}
 
 // Check says whether t may run for pr; nil means it may.
 func (p *Policy) Check(pr *Principal, t *Tool) *Refusal {
 	switch {
 	case !p.selected[t.Name]:
-		return &Refusal{"not selected", fmt.Sprintf("%s is not enabled on this server (--toolsets / --tools / --exclude-tools)", t.Name)}
+		return &Refusal{Reason: "not selected", kind: refusedSelection, tool: t, pr: pr}
 	case !t.ReadOnly && pr.Grant.ReadOnly():
-		return &Refusal{"read-only", fmt.Sprintf("%s is disabled: this server runs read-only (--read-only / SENTRY_MCP_READ_ONLY)", t.Name)}
+		return &Refusal{Reason: "read-only", kind: refusedReadOnly, tool: t, pr: pr}
 	case len(t.Scopes) > 0 && pr.Problem != "":
-		return &Refusal{"no credentials", fmt.Sprintf("%s is unavailable: %s", t.Name, pr.Problem)}
+		return &Refusal{Reason: "no credentials", kind: refusedCredentials, tool: t, pr: pr}
 	case !pr.Grant.Allows(t.Scopes):
-		return &Refusal{"needs " + strings.Join(t.Scopes, " or "), fmt.Sprintf("%s needs the Sentry scope %s, which this server's grant does not include (granted: %s). Sign in with that scope, or widen --scopes / SENTRY_MCP_SCOPES",
-			t.Name, strings.Join(auth.Accepting(t.Scopes), " or "), orNone(pr.Grant.Scopes()))}
+		return &Refusal{Reason: t.needs, kind: refusedScope, tool: t, pr: pr}
 	}
 	return nil
 }

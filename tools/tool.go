@@ -48,6 +48,7 @@ type Tool struct {
 	ReadOnly   bool
 	Idempotent bool
 
+	needs        string // "needs org:read", for refusals
 	inputSchema  json.RawMessage
 	outputSchema json.RawMessage
 	run          func(ctx context.Context, d *Deps, p *Principal, args json.RawMessage) *Result
