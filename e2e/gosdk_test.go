@@ -13,8 +13,6 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// allTools is every tool sentry-mcp has; a listed tool missing here fails.
-var allTools = []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_releases", "resolve_issue", "whoami"}
 
 // TestGoSDKClient runs the official Go SDK client over stdio at each
 // protocol it can speak with sentry-mcp: its default (server/discover,

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,10 @@ var demoScopes = []string{"org:read", "project:read", "project:releases", "team:
 
 var binary string
 
+// allTools is every tool sentry-mcp has, sorted, from `sentry-mcp tools
+// --json` (the one list); a listed tool missing there fails.
+var allTools []string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sentry-mcp-e2e")
 	if err != nil {
@@ -37,6 +42,19 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	out, err := exec.Command(binary, "tools", "--demo", "--json").Output()
+	var list struct{ Tools []struct{ Name string } }
+	if err == nil {
+		err = json.Unmarshal(out, &list)
+	}
+	if err != nil || len(list.Tools) == 0 {
+		fmt.Fprintf(os.Stderr, "sentry-mcp tools --demo --json: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	for _, t := range list.Tools {
+		allTools = append(allTools, t.Name)
+	}
+	slices.Sort(allTools)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -55,6 +55,9 @@ echo "--- build"
 go build -o "$cache/bin/sentry-mcp" .
 go build -o "$cache/bin/fakesentry" ./cmd/fakesentry
 bin="$cache/bin/sentry-mcp"
+# The one list of tools: every test below takes the names from it.
+tools_json="$cache/tools.json"
+"$bin" tools --demo --json >"$tools_json"
 
 work=$(mktemp -d)
 fake_pid=""
@@ -88,7 +91,7 @@ start_fake() {
 
 echo "--- TypeScript SDK client (@modelcontextprotocol/sdk, node $(node --version))"
 start_fake
-SENTRY_MCP_BIN="$bin" HOME="$work" node --test --test-reporter=spec clients/sdk.test.mjs
+SENTRY_MCP_BIN="$bin" SENTRY_MCP_TOOLS_JSON="$tools_json" HOME="$work" node --test --test-reporter=spec clients/sdk.test.mjs
 
 echo "--- MCP Inspector CLI (@modelcontextprotocol/inspector, node $("$node22" --version))"
 start_fake
@@ -126,7 +129,7 @@ check() {
 	passed=$((passed + 1))
 }
 server=("$bin" serve -e "SENTRY_URL=$SENTRY_URL" -e "SENTRY_ACCESS_TOKEN=$SENTRY_ACCESS_TOKEN")
-tools='["get_issue","list_issues","list_organizations","list_projects","list_releases","resolve_issue","whoami"]'
+tools=$(node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(JSON.stringify(d.tools.map(t => t.name).sort()))' "$tools_json")
 
 check "tools/list lists every tool, no schema portability errors (--strict)" 0 \
 	"JSON.stringify(out.result.tools.map(t => t.name).sort()) === JSON.stringify($tools) && out.result.tools.every(t => t.outputSchema)" \
