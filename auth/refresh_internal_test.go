@@ -37,6 +37,12 @@ func slowFake(t *testing.T, delay time.Duration) (*sentrytest.Server, string) {
 }
 
 func login(t *testing.T, base string, store Store) *Credential {
+	return loginExpiring(t, base, store, time.Hour)
+}
+
+// loginExpiring signs in and stores a credential that expires in left
+// (negative: already expired).
+func loginExpiring(t *testing.T, base string, store Store, left time.Duration) *Credential {
 	t.Helper()
 	c := OAuthClient{BaseURL: base, ClientID: "cid", ClientSecret: "sntrya_sec", Scopes: []string{"org:read"}}
 	cred, err := c.LoginBrowser(context.Background(), LoginOptions{Timeout: 10 * time.Second, Open: func(u string) error {
@@ -51,7 +57,7 @@ func login(t *testing.T, base string, store Store) *Credential {
 		t.Fatal(err)
 	}
 	// Due for refresh: an hour left of a 30-day token.
-	cred.Obtained, cred.Expiry = time.Now().Add(-719*time.Hour), time.Now().Add(time.Hour)
+	cred.Obtained, cred.Expiry = time.Now().Add(-720*time.Hour+left), time.Now().Add(left)
 	if err := store.Save(cred); err != nil {
 		t.Fatal(err)
 	}
@@ -59,18 +65,19 @@ func login(t *testing.T, base string, store Store) *Credential {
 }
 
 func source(base string, store Store, dir string) *RefreshingTokenSource {
-	return NewRefreshingTokenSource(TokenSourceOptions{Host: base, Store: store, LockDir: dir})
+	return NewRefreshingTokenSource(TokenSourceOptions{Host: base, Store: store, LockDir: dir, Margin: DefaultRefreshMargin})
 }
 
 func TestCancelledCallDoesNotLoseARefresh(t *testing.T) {
 	fake, base := slowFake(t, 300*time.Millisecond)
 	dir := t.TempDir()
 	store := NewFileStore(filepath.Join(dir, "credentials.json"))
-	old := login(t, base, store)
+	old := loginExpiring(t, base, store, -time.Minute)
 	ts := source(base, store, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	ts.Token(ctx) // cancelled while Sentry rotates the tokens
+	ts.Wait(context.Background())
 	if n := fake.TokenGrants()["refresh_token"]; n != 1 {
 		t.Fatalf("%d refreshes", n)
 	}
@@ -88,9 +95,9 @@ func TestWaitBehindARefreshCanBeCancelled(t *testing.T) {
 	_, base := slowFake(t, 500*time.Millisecond)
 	dir := t.TempDir()
 	store := NewFileStore(filepath.Join(dir, "credentials.json"))
-	login(t, base, store)
+	loginExpiring(t, base, store, -time.Minute)
 	ts := source(base, store, dir)
-	go ts.Token(context.Background()) // holds the source for 500 ms
+	go ts.Token(context.Background()) // waits 500 ms for the refresh
 	time.Sleep(50 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -124,7 +131,7 @@ func TestUnsavedRefreshIsKeptAndSavedLater(t *testing.T) {
 	store := &flakyStore{Store: inner}
 	store.fail.Store(1)
 	ts := source(base, store, dir)
-	live, err := ts.Token(context.Background()) // refreshes; the save fails
+	live, err := ts.TokenAfterRefresh(context.Background()) // refreshes; the save fails
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +154,7 @@ func TestDeadSignInPicksUpANewLogin(t *testing.T) {
 	_, base := slowFake(t, 0)
 	dir := t.TempDir()
 	store := NewFileStore(filepath.Join(dir, "credentials.json"))
-	cred := login(t, base, store)
+	cred := loginExpiring(t, base, store, -time.Minute)
 	cred.RefreshToken = strings.Repeat("0", 64) // refused: invalid_grant
 	store.Save(cred)
 	ts := source(base, store, dir)
@@ -158,7 +165,7 @@ func TestDeadSignInPicksUpANewLogin(t *testing.T) {
 		t.Fatalf("dead should stay dead until a new sign-in: %v", err)
 	}
 	login(t, base, store)       // the user runs `auth login` again
-	ts.lastReload = time.Time{} // as if reloadEvery had passed
+	ts.lastLook = time.Time{} // as if deadReloadEvery had passed
 	tok, err := ts.Token(context.Background())
 	if err != nil || tok == cred.AccessToken {
 		t.Errorf("after a new login: %q %v", tok, err)
@@ -183,18 +190,15 @@ func TestNoClientSecretMeansNoRefreshAttempts(t *testing.T) {
 	}
 }
 
-func TestKeyringLockDirIgnoresTheEnvironment(t *testing.T) {
+func TestLockDirIgnoresTheStoreAndTheEnvironment(t *testing.T) {
 	kr := NewKeyringStore(time.Second)
+	file := NewFileStore("/some/where/credentials.json")
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
 	a := LockDir(kr, StoreOptions{})
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
-	if b := LockDir(kr, StoreOptions{}); a != b || !filepath.IsAbs(a) {
-		t.Errorf("lock dirs %q and %q", a, b)
-	}
-	file := NewFileStore("/some/where/credentials.json")
-	if d := LockDir(file, StoreOptions{}); d != "/some/where" {
-		t.Errorf("file store lock dir %q", d)
+	if b, f := LockDir(kr, StoreOptions{}), LockDir(file, StoreOptions{}); a != b || a != f || !filepath.IsAbs(a) {
+		t.Errorf("lock dirs %q, %q and %q", a, b, f)
 	}
 }

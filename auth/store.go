@@ -32,6 +32,42 @@ type Credential struct {
 	ClientSecret string          `json:"client_secret,omitempty"` // needed to refresh (Sentry requires it)
 	Kind         string          `json:"kind,omitempty"`          // "oauth" or "token" (pasted token, cannot refresh)
 	Obtained     time.Time       `json:"obtained,omitzero"`       // when AccessToken was issued, if known
+	// RequestedScopes are the scopes `auth login` asked for. Scopes Sentry
+	// granted beyond them are not used (see EffectiveScopes). nil for
+	// credentials saved by releases that did not record them.
+	RequestedScopes []string `json:"requested_scopes,omitempty"`
+	// RefreshRefused is when Sentry refused to refresh this grant
+	// (invalid_grant): its token is used until it expires, then a new
+	// sign-in is needed. No process refreshes it again.
+	RefreshRefused time.Time `json:"refresh_refused,omitzero"`
+}
+
+// EffectiveScopes are the scopes the server may use: the granted scopes
+// (hierarchy-expanded) narrowed to what was requested at sign-in (also
+// expanded). A credential without RequestedScopes (saved by an older
+// release, or a pasted token) uses its granted scopes. nil means unknown.
+func (c *Credential) EffectiveScopes() []string {
+	if c.Scopes == nil {
+		if c.RequestedScopes == nil {
+			return nil
+		}
+		return Expand(c.RequestedScopes)
+	}
+	granted := Expand(c.Scopes)
+	if c.RequestedScopes == nil {
+		return granted
+	}
+	asked := map[string]bool{}
+	for _, s := range Expand(c.RequestedScopes) {
+		asked[s] = true
+	}
+	out := []string{}
+	for _, s := range granted {
+		if asked[s] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // CredentialUser is the Sentry user a credential belongs to.
