@@ -164,7 +164,7 @@ func TestDeadSignInPicksUpANewLogin(t *testing.T) {
 	if _, err := ts.Token(context.Background()); !errors.Is(err, ErrSignInExpired) {
 		t.Fatalf("dead should stay dead until a new sign-in: %v", err)
 	}
-	login(t, base, store)       // the user runs `auth login` again
+	login(t, base, store)     // the user runs `auth login` again
 	ts.lastLook = time.Time{} // as if deadReloadEvery had passed
 	tok, err := ts.Token(context.Background())
 	if err != nil || tok == cred.AccessToken {
