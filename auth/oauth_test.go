@@ -81,7 +81,9 @@ func TestEffectiveScopesFollowTheRequest(t *testing.T) {
 	defer fake.Close()
 	fake.AddOAuthApp(sentrytest.OAuthApp{ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{"http://127.0.0.1/callback"}})
 	// Sentry grants more than was asked for.
-	fake.EditTokenResponses(func(_ string, b map[string]any) { b["scope"] = "event:admin event:read event:write org:admin org:read org:write" })
+	fake.EditTokenResponses(func(_ string, b map[string]any) {
+		b["scope"] = "event:admin event:read event:write org:admin org:read org:write"
+	})
 	c := auth.OAuthClient{BaseURL: fake.URL, ClientID: clientID, ClientSecret: clientSecret, Scopes: []string{"org:read", "event:write"}}
 	cred, err := c.LoginBrowser(context.Background(), auth.LoginOptions{Open: followInBackground, Timeout: 10 * time.Second})
 	if err != nil {
