@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -507,5 +510,49 @@ func TestExpiredTokenWaitsForOneAttemptOnly(t *testing.T) {
 	}
 	if n := tokenRequests(fake); n != 1 {
 		t.Errorf("%d token requests, want 1", n)
+	}
+}
+
+// hostRewriter is a store that hands out credentials naming another host,
+// as a store without the host check would.
+type hostRewriter struct {
+	auth.Store
+	host string
+}
+
+func (h hostRewriter) Load(host string) (*auth.Credential, error) {
+	c, err := h.Store.Load(host)
+	if err == nil {
+		c.Host = h.host
+	}
+	return c, err
+}
+
+func TestRefreshGoesToTheConfiguredSentry(t *testing.T) {
+	var evilHits atomic.Int64
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		evilHits.Add(1)
+		w.WriteHeader(500)
+	}))
+	defer evil.Close()
+
+	// A tampered credentials file: the entry for the fake names evil.
+	fake, store, dir, cred := signedIn(t, sentrytest.Options{})
+	path := filepath.Join(dir, "credentials.json")
+	data, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(data), `"host": "`+fake.URL+`"`, `"host": "`+evil.URL+`"`, 1)), 0o600)
+	ts := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
+	if _, err := ts.Refresh(context.Background(), cred.AccessToken); !errors.Is(err, auth.ErrUnreadable) {
+		t.Errorf("tampered file: err = %v, want ErrUnreadable", err)
+	}
+
+	// A store that does not check: the refresh still goes to the fake.
+	os.WriteFile(path, data, 0o600)
+	ts = newSource(fake, hostRewriter{store, evil.URL}, dir, auth.DefaultRefreshMargin, nil)
+	if tok, err := ts.Refresh(context.Background(), cred.AccessToken); err != nil || !works(t, fake, tok) {
+		t.Errorf("refresh: %q %v", tok, err)
+	}
+	if evilHits.Load() != 0 {
+		t.Errorf("%d requests went to the host written in the credential", evilHits.Load())
 	}
 }

@@ -155,15 +155,18 @@ func (o StoreOptions) filePath() string {
 	return filepath.Join(dir, credentialsFile)
 }
 
-// OpenStore picks the OS keyring when it is usable, else the plain file
-// ConfigDir/credentials.json, logging a warning that says where the
-// credential is stored in plain text and why the keyring was not used.
+// OpenStore returns the store a process uses for existing credentials.
+// When the OS keyring is usable (decided once, here, by reading a
+// host-independent probe entry, bounded by KeyringTimeout) it returns a
+// store that serves each host from where its credential was saved: from the
+// plain file ConfigDir/credentials.json when the file holds one for the
+// host (so processes with and without a keyring share it), else from the
+// keyring; it never moves a credential between the two. Otherwise it
+// returns the file store. Choosing the store for a new sign-in is
+// SaveLogin's job.
 //
-// Usability is decided once, here, by reading a host-independent probe entry
-// (bounded by KeyringTimeout). The keyring store it returns also looks in the
-// file when the keyring has nothing for a host (a credential saved while the
-// keyring was down) and removes that plain-text copy when it saves the host to
-// the keyring.
+// Nothing is logged here: the warning that a secret is stored in plain text
+// is logged when one is written to the file.
 func OpenStore(opts StoreOptions) Store {
 	return openStore(opts, defaultKeyringEnv())
 }
@@ -171,25 +174,27 @@ func OpenStore(opts StoreOptions) Store {
 func openStore(opts StoreOptions, env keyringEnv) Store {
 	log := opts.logger()
 	file := newFileStore(opts.filePath(), log)
-	var reason string
-	if opts.Insecure {
-		reason = "--insecure-storage was requested"
+	if ks, reason := usableKeyring(opts, env); ks != nil {
+		file.why = "this sign-in was saved there (run `sentry-mcp auth login` to move it to the OS keyring)"
+		ks.file = file
+		ks.log = log
+		return ks
 	} else {
-		ks := newKeyringStore(env, opts.timeout())
-		err := ks.probe()
-		if err == nil {
-			ks.file = file
-			ks.log = log
-			return ks
-		}
-		reason = "the OS keyring is not usable: " + err.Error()
+		file.why = reason
 	}
-	loc := file.Location()
-	if loc == "" {
-		loc = "(no config directory: set HOME or XDG_CONFIG_HOME)"
-	}
-	log.Warn("credentials are stored in plain text at "+loc+" because "+reason, slog.String("location", loc))
 	return file
+}
+
+// usableKeyring returns the keyring store when it may be used, else why not.
+func usableKeyring(opts StoreOptions, env keyringEnv) (*keyringStore, string) {
+	if opts.Insecure {
+		return nil, "--insecure-storage was requested"
+	}
+	ks := newKeyringStore(env, opts.timeout())
+	if err := ks.probe(); err != nil {
+		return nil, "the OS keyring is not usable: " + err.Error()
+	}
+	return ks, ""
 }
 
 // NewFileStore returns a Store backed by one JSON file at path (normally
