@@ -84,13 +84,22 @@ func LockPath(dir, host string) string {
 // database has no home for the user (some containers) is $HOME used. There
 // is no fallback to a shared directory such as /tmp.
 func CredentialLockDir() (string, error) {
-	if u, err := user.Current(); err == nil && u.HomeDir != "" && filepath.IsAbs(u.HomeDir) {
-		return filepath.Join(u.HomeDir, ".config", "sentry-mcp"), nil
+	if h := userDBHome(); h != "" && filepath.IsAbs(h) {
+		return filepath.Join(h, ".config", "sentry-mcp"), nil
 	}
 	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
 		return filepath.Join(h, ".config", "sentry-mcp"), nil
 	}
 	return "", errors.New("refresh lock: the current user has no home directory")
+}
+
+// userDBHome is the current user's home in the user database ("" if none);
+// a variable for tests.
+var userDBHome = func() string {
+	if u, err := user.Current(); err == nil {
+		return u.HomeDir
+	}
+	return ""
 }
 
 // CredentialLocker is the one lock of the credential for host: the file

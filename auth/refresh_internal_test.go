@@ -202,3 +202,86 @@ func TestLockDirIgnoresTheStoreAndTheEnvironment(t *testing.T) {
 		t.Errorf("lock dirs %q, %q and %q", a, b, f)
 	}
 }
+
+// slowStore blocks every Load after the first until release is closed,
+// as a keyring that takes its 3 s would; it counts the Loads.
+type slowStore struct {
+	Store
+	loads   atomic.Int64
+	release chan struct{}
+}
+
+func (s *slowStore) Load(host string) (*Credential, error) {
+	if s.loads.Add(1) > 1 {
+		<-s.release
+	}
+	return s.Store.Load(host)
+}
+
+func TestRejectedPastedTokenDoesNotHoldUpCalls(t *testing.T) {
+	dir := t.TempDir()
+	inner := NewFileStore(filepath.Join(dir, "credentials.json"))
+	inner.Save(&Credential{Host: "https://sentry.example.com", AccessToken: "sntrys_pasted", Kind: KindToken})
+	store := &slowStore{Store: inner, release: make(chan struct{})}
+	ts := NewRefreshingTokenSource(TokenSourceOptions{Host: "https://sentry.example.com", Store: store, LockDir: dir, ReloadEvery: -1})
+	if _, err := ts.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	refreshed := make(chan error, 1)
+	go func() { _, err := ts.Refresh(context.Background(), "sntrys_pasted"); refreshed <- err }()
+	for store.loads.Load() < 2 { // the 401 path is reading the store
+		time.Sleep(time.Millisecond)
+	}
+	// Meanwhile other calls are not held up, and more 401s do not read
+	// the store again.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ts.Credential()
+		ts.Status()
+		for range 5 {
+			ts.Refresh(context.Background(), "sntrys_pasted")
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("calls waited for the store read of a rejected pasted token")
+	}
+	close(store.release)
+	if err := <-refreshed; err == nil || !strings.Contains(err.Error(), "cannot be refreshed") {
+		t.Errorf("Refresh = %v", err)
+	}
+	if n := store.loads.Load(); n != 2 {
+		t.Errorf("%d store reads, want 2 (the first load and one look for a new sign-in)", n)
+	}
+}
+
+func TestRefreshMargin(t *testing.T) {
+	for _, tt := range []struct {
+		margin time.Duration
+		ok     bool
+	}{{-time.Second, false}, {0, true}, {time.Hour, true}, {DefaultRefreshMargin, true}} {
+		if err := ValidateRefreshMargin(tt.margin); (err == nil) != tt.ok {
+			t.Errorf("ValidateRefreshMargin(%s) = %v", tt.margin, err)
+		}
+	}
+	// 0 (and a negative value that slipped through) mean: no early refresh.
+	for _, margin := range []time.Duration{0, -time.Hour} {
+		fake, base := slowFake(t, 0)
+		dir := t.TempDir()
+		store := NewFileStore(filepath.Join(dir, "credentials.json"))
+		cred := login(t, base, store) // an hour left
+		ts := NewRefreshingTokenSource(TokenSourceOptions{Host: base, Store: store, LockDir: dir, Margin: margin})
+		if tok, err := ts.TokenAfterRefresh(context.Background()); err != nil || tok != cred.AccessToken {
+			t.Errorf("margin %s: %q %v", margin, tok, err)
+		}
+		if n := fake.TokenGrants()["refresh_token"]; n != 0 {
+			t.Errorf("margin %s: %d early refreshes", margin, n)
+		}
+		// The 401 path still refreshes.
+		if tok, err := ts.Refresh(context.Background(), cred.AccessToken); err != nil || tok == cred.AccessToken {
+			t.Errorf("margin %s: 401 refresh %q %v", margin, tok, err)
+		}
+	}
+}
