@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -96,15 +95,14 @@ func sessionBusError(getenv func(string) string, runtimeDir string) error {
 type keyringStore struct {
 	env     keyringEnv
 	timeout time.Duration
-	// file, set by OpenStore, is the plain-text fallback: Load reads it when
-	// the keyring has nothing for a host, Save removes the host from it, and
-	// Delete deletes from both.
+	// file, set by OpenStore, is the plain-text store: a host it holds is
+	// served and saved there (a credential stays where `auth login` put
+	// it); Delete deletes from both.
 	file *fileStore
-	log  *slog.Logger
 }
 
 func newKeyringStore(env keyringEnv, timeout time.Duration) *keyringStore {
-	return &keyringStore{env: env, timeout: timeout, log: slog.New(slog.DiscardHandler)}
+	return &keyringStore{env: env, timeout: timeout}
 }
 
 func (k *keyringStore) Location() string { return LocationKeyring }

@@ -177,7 +177,6 @@ func openStore(opts StoreOptions, env keyringEnv) Store {
 	if ks, reason := usableKeyring(opts, env); ks != nil {
 		file.why = "this sign-in was saved there (run `sentry-mcp auth login` to move it to the OS keyring)"
 		ks.file = file
-		ks.log = log
 		return ks
 	} else {
 		file.why = reason
