@@ -437,13 +437,15 @@ func (ts *RefreshingTokenSource) newSignIn(unusable string, fail error) (string,
 	}
 	ts.mu.Lock()
 	changed := false
-	if ts.cred.AccessToken == unusable {
+	if ts.cred.AccessToken == unusable && !ts.unsaved { // unsaved: ours is newer than the store
 		changed = ts.replaceLocked(c)
-		ts.unsaved = false
 		ts.failures, ts.retryAt, ts.lastErr = 0, time.Time{}, nil
 	}
 	tok := ts.cred.AccessToken
 	ts.mu.Unlock()
+	if tok == unusable {
+		return "", fail
+	}
 	if changed {
 		ts.opt.Logger.Info("picked up a new Sentry sign-in", "host", ts.opt.Host)
 		ts.notify()
@@ -458,9 +460,10 @@ func (ts *RefreshingTokenSource) waitLocked(ctx context.Context, stale string, n
 	a := ts.attempt
 	if a == nil {
 		if now.Before(ts.retryAt) {
-			err := ts.lastErr
+			err := fmt.Errorf("%w (next attempt at %s)", ts.lastErr, ts.retryAt.Format(time.RFC3339))
 			ts.mu.Unlock()
-			return "", fmt.Errorf("%w (next attempt at %s)", err, ts.retryAt.Format(time.RFC3339))
+			// Another process may have refreshed meanwhile.
+			return ts.newSignIn(stale, err)
 		}
 		a = ts.startLocked(stale, now)
 	}

@@ -556,3 +556,28 @@ func TestRefreshGoesToTheConfiguredSentry(t *testing.T) {
 		t.Errorf("%d requests went to the host written in the credential", evilHits.Load())
 	}
 }
+
+func TestBackingOffAdoptsARefreshByAnotherProcess(t *testing.T) {
+	fake, store, dir, cred := signedIn(t, sentrytest.Options{})
+	c, _ := store.Load(fake.URL)
+	c.Expiry = time.Now().Add(-time.Minute)
+	store.Save(c)
+	fake.FailNextOAuth(1, 503, "")
+	ts := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
+	if _, err := ts.Token(context.Background()); err == nil {
+		t.Fatal("the failed attempt succeeded")
+	}
+	// Another process (with a working network) refreshes meanwhile.
+	other := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
+	fresh, err := other.Refresh(context.Background(), cred.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Backing off, this source reads the store instead of failing.
+	if tok, err := ts.Token(context.Background()); err != nil || tok != fresh {
+		t.Errorf("during back-off: %q %v, want the other process's token", tok, err)
+	}
+	if n := fake.TokenGrants()["refresh_token"]; n != 1 {
+		t.Errorf("%d refreshes", n)
+	}
+}
