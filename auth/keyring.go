@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -96,15 +95,14 @@ func sessionBusError(getenv func(string) string, runtimeDir string) error {
 type keyringStore struct {
 	env     keyringEnv
 	timeout time.Duration
-	// file, set by OpenStore, is the plain-text fallback: Load reads it when
-	// the keyring has nothing for a host, Save removes the host from it, and
-	// Delete deletes from both.
+	// file, set by OpenStore, is the plain-text store: a host it holds is
+	// served and saved there (a credential stays where `auth login` put
+	// it); Delete deletes from both.
 	file *fileStore
-	log  *slog.Logger
 }
 
 func newKeyringStore(env keyringEnv, timeout time.Duration) *keyringStore {
-	return &keyringStore{env: env, timeout: timeout, log: slog.New(slog.DiscardHandler)}
+	return &keyringStore{env: env, timeout: timeout}
 }
 
 func (k *keyringStore) Location() string { return LocationKeyring }
@@ -170,46 +168,84 @@ func (k *keyringStore) probe() error {
 	return err
 }
 
+// Load returns the host's credential from the file when the file has one
+// (a credential stays in the store it was saved to, and a process without
+// the keyring must find it too), else from the keyring.
 func (k *keyringStore) Load(host string) (*Credential, error) {
 	key, err := hostKey(host)
 	if err != nil {
 		return nil, err
 	}
+	var ferr error
+	if k.file != nil {
+		c, err := k.file.Load(key)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			ferr = err // unreadable file: the keyring may still have it
+		}
+	}
+	c, err := k.loadKeyring(key)
+	if ferr != nil && err != nil {
+		return nil, ferr
+	}
+	return c, err
+}
+
+func (k *keyringStore) loadKeyring(key string) (*Credential, error) {
 	v, err := k.get(key)
 	switch {
 	case err == nil:
 		c := new(Credential)
 		if err := json.Unmarshal([]byte(v), c); err != nil {
-			return nil, fmt.Errorf("the OS keyring entry for %s is not a valid credential (%s): sign in again",
-				key, describeJSONError(err))
+			return nil, &UnreadableError{Location: LocationKeyring, Host: key,
+				Reason: "it is not a valid credential (" + describeJSONError(err) + "): sign in again"}
 		}
-		if c.Host == "" {
-			c.Host = key
+		if err := checkHost(c, key, LocationKeyring); err != nil {
+			return nil, err
 		}
 		return c, nil
 	case errors.Is(err, keyring.ErrNotFound):
-		if k.file != nil {
-			return k.file.Load(key)
-		}
 		return nil, ErrNotFound
 	default:
-		kerr := fmt.Errorf("reading the credential for %s from the OS keyring: %w", key, err)
-		if k.file != nil {
-			if c, ferr := k.file.Load(key); ferr == nil {
-				k.log.Warn("the OS keyring failed; using the plain-text credential file",
-					slog.String("host", key), slog.String("location", k.file.Location()), slog.String("reason", err.Error()))
-				return c, nil
-			}
-		}
-		return nil, kerr
+		return nil, fmt.Errorf("reading the credential for %s from the OS keyring: %w", key, err)
 	}
 }
 
+// inFile reports whether the plain-text file holds a credential for key
+// (an unreadable file counts: it is not silently bypassed).
+func (k *keyringStore) inFile(key string) bool {
+	if k.file == nil {
+		return false
+	}
+	_, err := k.file.Load(key)
+	return !errors.Is(err, ErrNotFound)
+}
+
+// LocationOf is where the credential for host is (or would be) saved.
+func (k *keyringStore) LocationOf(host string) string {
+	if key, err := hostKey(host); err == nil && k.inFile(key) {
+		return k.file.Location()
+	}
+	return LocationKeyring
+}
+
+// Save writes c where its host's credential is: the file when the file
+// holds one, else the keyring. It never moves a credential between stores
+// (only SaveLogin does).
 func (k *keyringStore) Save(c *Credential) error {
 	key, cp, err := prepare(c)
 	if err != nil {
 		return err
 	}
+	if k.inFile(key) {
+		return k.file.Save(cp)
+	}
+	return k.saveKeyring(key, cp)
+}
+
+func (k *keyringStore) saveKeyring(key string, cp *Credential) error {
 	data, err := json.Marshal(cp)
 	if err != nil {
 		return fmt.Errorf("encoding the credential for %s: %w", key, err)
@@ -220,17 +256,20 @@ func (k *keyringStore) Save(c *Credential) error {
 		}
 		return fmt.Errorf("saving the credential for %s to the OS keyring: %w (--insecure-storage stores it in a plain file instead)", key, err)
 	}
-	if k.file != nil {
-		switch err := k.file.Delete(key); {
-		case err == nil:
-			k.log.Info("removed the old plain-text copy of the credential",
-				slog.String("host", key), slog.String("location", k.file.Location()))
-		case !errors.Is(err, ErrNotFound):
-			return fmt.Errorf("the credential for %s was saved to the OS keyring, but its old plain-text copy in %s could not be removed: %w",
-				key, k.file.Location(), err)
-		}
-	}
 	return nil
+}
+
+// deleteKeyring removes key from the keyring; ErrNotFound when absent.
+func (k *keyringStore) deleteKeyring(key string) error {
+	err := k.del(key)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, keyring.ErrNotFound):
+		return ErrNotFound
+	default:
+		return fmt.Errorf("deleting the credential for %s from the OS keyring: %w", key, err)
+	}
 }
 
 func (k *keyringStore) Delete(host string) error {
@@ -239,14 +278,12 @@ func (k *keyringStore) Delete(host string) error {
 		return err
 	}
 	found := false
-	kerr := k.del(key)
+	kerr := k.deleteKeyring(key)
 	switch {
 	case kerr == nil:
 		found = true
-	case errors.Is(kerr, keyring.ErrNotFound):
+	case errors.Is(kerr, ErrNotFound):
 		kerr = nil
-	default:
-		kerr = fmt.Errorf("deleting the credential for %s from the OS keyring: %w", key, kerr)
 	}
 	var ferr error
 	if k.file != nil {

@@ -123,12 +123,22 @@ func TestRealKeyringOpenStore(t *testing.T) {
 		t.Errorf("Load did not fall back to the file: %v", got)
 	}
 
-	c := testCredential(host)
-	if err := s.Save(c); err != nil {
+	// A save (a refresh) stays in the file the credential was saved to.
+	refreshed := testCredential(host)
+	refreshed.AccessToken = "sntryu_REFRESHED_IN_FILE"
+	if err := s.Save(refreshed); err != nil {
 		t.Fatal(err)
 	}
+	if got, err := NewFileStore(path).Load(host); err != nil || got.AccessToken != refreshed.AccessToken {
+		t.Errorf("the refresh left the file: %v %v", got, err)
+	}
+	// Only a new sign-in moves it to the keyring and removes the file copy.
+	c := testCredential(host)
+	if loc, err := SaveLogin(StoreOptions{ConfigDir: dir, KeyringTimeout: 10 * time.Second}, c); err != nil || loc != LocationKeyring {
+		t.Fatalf("SaveLogin = %q %v", loc, err)
+	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("plain-text copy still at %s after saving to the keyring", path)
+		t.Errorf("plain-text copy still at %s after signing in to the keyring", path)
 	}
 	got, err = NewKeyringStore(10 * time.Second).Load(host)
 	if err != nil {

@@ -196,7 +196,7 @@ func TestOpenStoreNoBusUsesFile(t *testing.T) {
 	if n := backend.calls.Load(); n != 0 {
 		t.Errorf("keyring touched %d times without a session bus", n)
 	}
-	out := buf.String()
+	out := warnedOnSave(t, s, buf)
 	for _, want := range []string{"level=WARN", "plain text", path, "D-Bus"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("warning %q does not contain %q", out, want)
@@ -252,7 +252,7 @@ func TestOpenStoreKeyringHangFallsBack(t *testing.T) {
 	if backend.calls.Load() != 1 {
 		t.Errorf("keyring called %d times, want 1 probe", backend.calls.Load())
 	}
-	out := buf.String()
+	out := warnedOnSave(t, s, buf)
 	for _, want := range []string{"level=WARN", "plain text", "did not answer", dir} {
 		if !strings.Contains(out, want) {
 			t.Errorf("warning %q does not contain %q", out, want)
@@ -297,8 +297,8 @@ func TestOpenStoreUnlockErrorFallsBack(t *testing.T) {
 	if s.Location() == LocationKeyring {
 		t.Fatal("chose an unusable keyring")
 	}
-	if !strings.Contains(buf.String(), "failed to unlock") {
-		t.Errorf("warning %q does not say why", buf.String())
+	if out := warnedOnSave(t, s, buf); !strings.Contains(out, "failed to unlock") {
+		t.Errorf("warning %q does not say why", out)
 	}
 }
 
@@ -313,8 +313,8 @@ func TestOpenStoreInsecure(t *testing.T) {
 	if backend.calls.Load() != 0 {
 		t.Error("keyring touched with Insecure")
 	}
-	if !strings.Contains(buf.String(), "insecure-storage") || !strings.Contains(buf.String(), "plain text") {
-		t.Errorf("warning = %q", buf.String())
+	if out := warnedOnSave(t, s, buf); !strings.Contains(out, "insecure-storage") || !strings.Contains(out, "plain text") {
+		t.Errorf("warning = %q", out)
 	}
 }
 
@@ -401,18 +401,14 @@ func TestKeyringStoreLoadFallsBackToFile(t *testing.T) {
 	}
 	sameCredential(t, got, old)
 
-	// The keyring failing later: the file copy is still found, with a warning.
-	log, buf := testLogger()
-	s.(*keyringStore).log = log
+	// The keyring failing later: the file copy is still served (it is
+	// served first, whatever the keyring says).
 	backend.setGetErr(errors.New("dbus: connection closed"))
 	got, err = s.Load("https://sentry.io")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameCredential(t, got, old)
-	if !strings.Contains(buf.String(), "WARN") || strings.Contains(buf.String(), old.AccessToken) {
-		t.Errorf("log = %q", buf.String())
-	}
 	// ...and a host only the (broken) keyring might have is an error, not
 	// ErrNotFound: we do not know that it is absent.
 	if _, err := s.Load("https://other.example.com"); err == nil || errors.Is(err, ErrNotFound) {
@@ -420,43 +416,150 @@ func TestKeyringStoreLoadFallsBackToFile(t *testing.T) {
 	}
 }
 
-func TestKeyringStoreSaveRemovesFileCopy(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "credentials.json")
-	fs := NewFileStore(path)
-	a, b := testCredential("https://sentry.io"), testCredential("https://sentry.example.com")
-	for _, c := range []*Credential{a, b} {
-		if err := fs.Save(c); err != nil {
-			t.Fatal(err)
-		}
+// warnedOnSave checks that opening the store logged nothing, saves a
+// credential and returns what was logged then.
+func warnedOnSave(t *testing.T, s Store, buf *syncBuffer) string {
+	t.Helper()
+	if buf.String() != "" {
+		t.Errorf("opening the store logged %q before anything was written", buf.String())
 	}
-	backend := newMemKeyring()
-	s := openStore(StoreOptions{ConfigDir: dir}, fakeEnv(backend))
-	newA := testCredential("https://sentry.io")
-	newA.AccessToken = "sntryu_NEW_A"
-	if err := s.Save(newA); err != nil {
+	if err := s.Save(testCredential("https://warn.example.com")); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(path)
+	return buf.String()
+}
+
+func TestNoPlainTextWarningWithoutAWrite(t *testing.T) {
+	// No keyring, no file: commands that only read (or find nothing) do
+	// not warn about plain-text storage.
+	log, buf := testLogger()
+	dir := t.TempDir()
+	s := openStore(StoreOptions{ConfigDir: dir, Logger: log}, keyringEnv{backend: newMemKeyring(), bus: func() error { return errors.New("no D-Bus") }})
+	if _, err := s.Load("https://sentry.io"); !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+	if buf.String() != "" {
+		t.Errorf("logged %q", buf.String())
+	}
+	warnedOnSave(t, s, buf)
+	if n := strings.Count(buf.String(), "plain text"); n != 1 {
+		t.Errorf("%d warnings after one save", n)
+	}
+}
+
+// TestACredentialStaysInItsStore: a keyring-capable process uses (and saves
+// to) the file copy a process without the keyring wrote; it does not move
+// it to the keyring or delete it, so the other process stays signed in.
+func TestACredentialStaysInItsStore(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "credentials.json")
+	noBus := keyringEnv{backend: newMemKeyring(), bus: func() error { return errors.New("no D-Bus") }}
+	fileProc := openStore(StoreOptions{ConfigDir: dir}, noBus)
+	a := testCredential("https://sentry.io")
+	if err := fileProc.Save(a); err != nil {
+		t.Fatal(err)
+	}
+	backend := newMemKeyring()
+	keyringProc := openStore(StoreOptions{ConfigDir: dir}, fakeEnv(backend))
+	if loc := StoredAt(keyringProc, a.Host); loc != path {
+		t.Errorf("StoredAt = %q, want the file", loc)
+	}
+	refreshed := testCredential("https://sentry.io")
+	refreshed.AccessToken = "sntryu_REFRESHED"
+	if err := keyringProc.Save(refreshed); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := backend.raw("https://sentry.io"); ok {
+		t.Error("the refresh was moved to the keyring")
+	}
+	got, err := fileProc.Load(a.Host)
+	if err != nil || got.AccessToken != "sntryu_REFRESHED" {
+		t.Errorf("the process without a keyring lost the sign-in: %v %v", got, err)
+	}
+	// A host not in the file goes to the keyring.
+	b := testCredential("https://sentry.example.com")
+	if err := keyringProc.Save(b); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := backend.raw(b.Host); !ok || StoredAt(keyringProc, b.Host) != LocationKeyring {
+		t.Error("a new host did not go to the keyring")
+	}
+}
+
+func TestSaveLoginChoosesTheStoreAndRemovesTheOtherCopy(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "credentials.json")
+	backend := newMemKeyring()
+	c := testCredential("https://sentry.io")
+	// A file copy from earlier; login with a keyring moves it.
+	if err := NewFileStore(path).Save(c); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := saveLogin(StoreOptions{ConfigDir: dir}, fakeEnv(backend), c)
+	if err != nil || loc != LocationKeyring {
+		t.Fatalf("saveLogin = %q %v", loc, err)
+	}
+	if _, err := NewFileStore(path).Load(c.Host); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the file copy is left: %v", err)
+	}
+	// --insecure-storage: to the file, and the keyring copy goes.
+	loc, err = saveLogin(StoreOptions{ConfigDir: dir, Insecure: true}, fakeEnv(backend), c)
+	if err != nil || loc != path {
+		t.Fatalf("saveLogin insecure = %q %v", loc, err)
+	}
+	if _, ok := backend.raw(c.Host); ok {
+		t.Error("the keyring copy is left")
+	}
+	if got, err := openStore(StoreOptions{ConfigDir: dir}, fakeEnv(backend)).Load(c.Host); err != nil || got.AccessToken != c.AccessToken {
+		t.Errorf("Load after login = %v %v", got, err)
+	}
+}
+
+func TestRemoveAllRemovesEveryCopy(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "credentials.json")
+	backend := newMemKeyring()
+	c := testCredential("https://sentry.io")
+	other := testCredential("https://other.example.com")
+	if err := NewFileStore(path).Save(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewFileStore(path).Save(other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := saveLogin(StoreOptions{ConfigDir: dir}, fakeEnv(backend), testCredential("https://sentry.io")); err != nil {
+		t.Fatal(err)
+	}
+	NewFileStore(path).Save(c) // and a file copy again (an older release)
+	// A save killed with -9 left a temp file with live tokens.
+	tmp := filepath.Join(dir, ".credentials.json.tmp-123456")
+	if err := os.WriteFile(tmp, []byte(`{"https://sentry.io":{"access_token":"live"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := removeAll(StoreOptions{ConfigDir: dir}, fakeEnv(backend), "https://sentry.io/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(data), a.AccessToken) || strings.Contains(string(data), `"https://sentry.io"`) {
-		t.Errorf("stale plain-text copy of sentry.io left: %s", data)
+	if len(removed) != 3 {
+		t.Errorf("removed %v, want keyring, file and temp file", removed)
 	}
-	if !strings.Contains(string(data), b.AccessToken) {
-		t.Errorf("other host's entry lost: %s", data)
+	if _, ok := backend.raw("https://sentry.io"); ok {
+		t.Error("keyring copy left")
 	}
-	got, err := s.Load("https://sentry.io")
-	if err != nil || got.AccessToken != "sntryu_NEW_A" {
-		t.Errorf("Load = %v, %v", got, err)
+	if _, err := NewFileStore(path).Load("https://sentry.io"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("file copy left: %v", err)
 	}
-	// Saving the last file host to the keyring removes the file.
-	if err := s.Save(b); err != nil {
-		t.Fatal(err)
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Error("temp file left")
 	}
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("plain-text file still exists: %v", err)
+	if _, err := NewFileStore(path).Load(other.Host); err != nil {
+		t.Errorf("another host was removed: %v", err)
+	}
+	if _, err := removeAll(StoreOptions{ConfigDir: dir}, fakeEnv(backend), "https://sentry.io"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second logout: %v", err)
+	}
+	if !strings.Contains(LogoutNotice, "Authorized Applications") || !strings.Contains(LogoutNotice, "until it expires") {
+		t.Errorf("LogoutNotice = %q", LogoutNotice)
 	}
 }
 

@@ -10,9 +10,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 )
@@ -60,19 +64,76 @@ func (c OAuthClient) ctx(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, hc)
 }
 
+// DefaultTokenLifetime is assumed for a token response whose expires_in is
+// missing, zero, negative or longer than MaxTokenLifetime: Sentry's access
+// tokens live 30 days (ApiToken DEFAULT_EXPIRATION). Assuming that keeps
+// the refresh schedule sane; if the token dies earlier, the 401 refresh
+// catches it.
+const DefaultTokenLifetime = 30 * 24 * time.Hour
+
+// MaxTokenLifetime is the longest expires_in believed (a year).
+const MaxTokenLifetime = 366 * 24 * time.Hour
+
+// tokenExpiry is the sane expiry of a token response received at now.
+func tokenExpiry(tok *oauth2.Token, now time.Time) time.Time {
+	var life time.Duration
+	switch {
+	case tok.ExpiresIn != 0:
+		if tok.ExpiresIn > 0 && tok.ExpiresIn <= int64(MaxTokenLifetime/time.Second) {
+			life = time.Duration(tok.ExpiresIn) * time.Second
+		}
+	case !tok.Expiry.IsZero():
+		life = tok.Expiry.Sub(now)
+	}
+	if life <= 0 || life > MaxTokenLifetime {
+		life = DefaultTokenLifetime
+	}
+	return now.Add(life)
+}
+
+// errUnusableToken: a token response carried a token we cannot send.
+var errUnusableToken = errors.New("Sentry sent a token that contains blanks or control characters, which cannot be used")
+
+// usableToken reports whether s can be sent in an Authorization header:
+// visible ASCII only (Sentry's tokens are hex or sntry*_ base64).
+func usableToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// checkTokens refuses a token response whose access token (required) or
+// refresh token (optional) is unusable.
+func checkTokens(tok *oauth2.Token) error {
+	if tok.AccessToken == "" || !usableToken(tok.AccessToken) || !usableToken(tok.RefreshToken) {
+		return errUnusableToken
+	}
+	return nil
+}
+
 // credential turns a token response into what we store.
-func (c OAuthClient) credential(tok *oauth2.Token) *Credential {
+func (c OAuthClient) credential(tok *oauth2.Token) (*Credential, error) {
+	if err := checkTokens(tok); err != nil {
+		return nil, fmt.Errorf("signing in failed: %w; run `sentry-mcp auth login` again", err)
+	}
+	now := time.Now()
 	cred := &Credential{
 		Host:         c.BaseURL,
 		AccessToken:  tok.AccessToken,
 		RefreshToken: tok.RefreshToken,
 		TokenType:    tok.TokenType,
-		Expiry:       tok.Expiry,
+		Expiry:       tokenExpiry(tok, now),
 		ClientID:     c.ClientID,
 		ClientSecret: c.ClientSecret,
 		Kind:         KindOAuth,
 		Scopes:       tokenScopes(tok),
-		Obtained:     time.Now(),
+		Obtained:     now,
+	}
+	if c.Scopes != nil {
+		cred.RequestedScopes = slices.Clone(c.Scopes)
 	}
 	if cred.Scopes == nil {
 		cred.Scopes = Expand(c.Scopes)
@@ -80,7 +141,7 @@ func (c OAuthClient) credential(tok *oauth2.Token) *Credential {
 	if u, ok := tok.Extra("user").(map[string]any); ok {
 		cred.User = &CredentialUser{ID: fmt.Sprint(u["id"]), Name: str(u["name"]), Email: str(u["email"])}
 	}
-	return cred
+	return cred, nil
 }
 
 // tokenScopes reads the granted scopes from a token response's "scope"
@@ -187,7 +248,7 @@ func (c OAuthClient) LoginBrowser(ctx context.Context, opt LoginOptions) (*Crede
 	if err != nil {
 		return nil, tokenError("exchanging the sign-in code", err, c.Scopes)
 	}
-	return c.credential(tok), nil
+	return c.credential(tok)
 }
 
 // preflight asks the authorize page once, without a browser session and
@@ -225,25 +286,83 @@ func (c OAuthClient) preflight(ctx context.Context, authURL string) error {
 
 // LoginDevice signs in with the device authorization grant (RFC 8628): it
 // prints a code for the user to enter at Sentry and polls until approved.
+// It is LoginDeviceWith with only Notify set.
 func (c OAuthClient) LoginDevice(ctx context.Context, notify io.Writer) (*Credential, error) {
+	return c.LoginDeviceWith(ctx, LoginOptions{Notify: notify})
+}
+
+// LoginDeviceWith is LoginDevice with options: Notify receives the code and
+// the page to enter it at; Timeout (0 = 5 minutes, as the browser flow)
+// bounds the wait when Sentry gives the device code no lifetime, otherwise
+// the code's expiry does. Port and Open are not used. A verification page
+// on another host than BaseURL is refused: entering the code there would
+// hand the sign-in to whoever runs it.
+func (c OAuthClient) LoginDeviceWith(ctx context.Context, opt LoginOptions) (*Credential, error) {
+	if opt.Timeout == 0 {
+		opt.Timeout = 5 * time.Minute
+	}
+	notify := opt.Notify
+	if notify == nil {
+		notify = io.Discard
+	}
 	conf := c.config("")
 	da, err := conf.DeviceAuth(c.ctx(ctx))
 	if err != nil {
 		return nil, tokenError("starting the device sign-in", err, c.Scopes)
 	}
-	fmt.Fprintf(notify, "To sign in to %s, open\n\n  %s\n\nand enter the code  %s\n", c.BaseURL, da.VerificationURI, da.UserCode)
+	for i, u := range []string{da.VerificationURI, da.VerificationURIComplete} {
+		if i == 1 && u == "" {
+			continue // optional
+		}
+		if err := c.sameHost(u); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(notify, "To sign in to %s, open\n\n  %s\n\nand enter the code  %s\n", terminalSafe(c.BaseURL), terminalSafe(da.VerificationURI), terminalSafe(da.UserCode))
 	if da.VerificationURIComplete != "" {
-		fmt.Fprintf(notify, "\n(or open %s)\n", da.VerificationURIComplete)
+		fmt.Fprintf(notify, "\n(or open %s)\n", terminalSafe(da.VerificationURIComplete))
 	}
 	fmt.Fprintln(notify, "Waiting for approval...")
-	tok, err := conf.DeviceAccessToken(c.ctx(ctx), da)
+	deadline := da.Expiry
+	if deadline.IsZero() {
+		deadline = time.Now().Add(opt.Timeout)
+	}
+	pctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	tok, err := conf.DeviceAccessToken(c.ctx(pctx), da)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			return nil, errors.New("the device code expired before it was approved; run `sentry-mcp auth login --device` again")
 		}
 		return nil, tokenError("waiting for device approval", err, c.Scopes)
 	}
-	return c.credential(tok), nil
+	return c.credential(tok)
+}
+
+// sameHost refuses a URL that is not on BaseURL's scheme and host.
+func (c OAuthClient) sameHost(raw string) error {
+	base, err := url.Parse(c.BaseURL)
+	u, uerr := url.Parse(raw)
+	if err != nil || uerr != nil || u.Host == "" || !strings.EqualFold(u.Scheme, base.Scheme) || !strings.EqualFold(u.Host, base.Host) {
+		return fmt.Errorf("refusing the device sign-in: Sentry named a verification page that is not on %s (%s); check --url", c.BaseURL, terminalSafe(raw))
+	}
+	return nil
+}
+
+// terminalSafe escapes what a terminal would interpret (control characters,
+// escape sequences, bidi overrides) in text from the network before it is
+// printed: non-printable runes become Go escapes such as \x1b.
+func terminalSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // refresh trades cred's refresh token for new tokens.
@@ -254,11 +373,16 @@ func (c OAuthClient) refresh(ctx context.Context, cred *Credential) (*Credential
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTokens(tok); err != nil {
+		return nil, err
+	}
+	now := time.Now()
 	next := *cred
 	next.AccessToken = tok.AccessToken
 	next.TokenType = tok.TokenType
-	next.Expiry = tok.Expiry
-	next.Obtained = time.Now()
+	next.Expiry = tokenExpiry(tok, now)
+	next.Obtained = now
+	next.RefreshRefused = time.Time{}
 	if tok.RefreshToken != "" { // Sentry rotates; a provider that reuses omits it
 		next.RefreshToken = tok.RefreshToken
 	}

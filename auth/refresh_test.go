@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,8 +166,8 @@ func TestProactiveRefreshRotates(t *testing.T) {
 	for _, reuse := range []bool{false, true} {
 		fake, store, dir, cred := signedIn(t, sentrytest.Options{ReuseRefreshTokens: reuse})
 		due(t, store, fake.URL)
-		ts := newSource(fake, store, dir, 0, nil)
-		tok, err := ts.Token(context.Background())
+		ts := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
+		tok, err := ts.TokenAfterRefresh(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,17 +255,23 @@ func TestRefreshFailureNeverLosesTheCredential(t *testing.T) {
 		fake.FailNextOAuth(1, fault.status, fault.body)
 		due(t, store, fake.URL)
 		var logs bytes.Buffer
-		ts := newSource(fake, store, dir, 0, &logs)
+		clock := newClock()
+		ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, LockDir: dir, Margin: auth.DefaultRefreshMargin,
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: clock.now})
 		// The token is near expiry but still valid: keep using it.
-		tok, err := ts.Token(context.Background())
+		tok, err := ts.TokenAfterRefresh(context.Background())
 		if err != nil || tok != cred.AccessToken {
 			t.Errorf("%d: got %q, %v; want the current token", fault.status, tok, err)
 		}
 		if got, _ := store.Load(fake.URL); got.AccessToken != cred.AccessToken || got.RefreshToken != cred.RefreshToken {
 			t.Errorf("%d: the credential changed", fault.status)
 		}
-		// The next attempt refreshes normally.
-		if tok, err := ts.Token(context.Background()); err != nil || tok == cred.AccessToken {
+		if st, _ := ts.Status(); st.RefreshError == nil || !st.Valid || st.Warning() == "" {
+			t.Errorf("%d: status %+v", fault.status, st)
+		}
+		// After the back-off the next attempt refreshes normally.
+		clock.advance(10 * time.Minute)
+		if tok, err := ts.TokenAfterRefresh(context.Background()); err != nil || tok == cred.AccessToken {
 			t.Errorf("%d: recovery: %q %v", fault.status, tok, err)
 		}
 	}
@@ -270,7 +279,7 @@ func TestRefreshFailureNeverLosesTheCredential(t *testing.T) {
 	fake, store, dir, cred := signedIn(t, sentrytest.Options{})
 	u, _ := url.Parse(fake.URL)
 	fake.Close()
-	ts := newSource(fake, store, dir, 0, nil)
+	ts := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
 	if _, err := ts.Refresh(context.Background(), cred.AccessToken); err == nil {
 		t.Error("refresh against a closed server succeeded")
 	}
@@ -282,7 +291,7 @@ func TestRefreshFailureNeverLosesTheCredential(t *testing.T) {
 func TestOneRefreshServesConcurrentCalls(t *testing.T) {
 	fake, store, dir, _ := signedIn(t, sentrytest.Options{})
 	due(t, store, fake.URL)
-	ts := newSource(fake, store, dir, 0, nil)
+	ts := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
 	var wg sync.WaitGroup
 	toks := make([]string, 16)
 	for i := range toks {
@@ -298,6 +307,7 @@ func TestOneRefreshServesConcurrentCalls(t *testing.T) {
 			t.Fatalf("calls got different tokens: %v", toks)
 		}
 	}
+	ts.Wait(context.Background())
 	if n := fake.TokenGrants()["refresh_token"]; n != 1 {
 		t.Errorf("%d refreshes for 16 concurrent calls", n)
 	}
@@ -308,16 +318,16 @@ func TestTwoSourcesShareOneRotation(t *testing.T) {
 	// adopt the first's refresh, not rotate again (which would kill it).
 	fake, store, dir, _ := signedIn(t, sentrytest.Options{})
 	due(t, store, fake.URL)
-	a := newSource(fake, store, dir, 0, nil)
-	b := newSource(fake, store, dir, 0, nil)
+	a := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
+	b := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
 	if _, err := b.Credential(); err != nil { // b holds the old token, as a running process would
 		t.Fatal(err)
 	}
-	ta, err := a.Token(context.Background())
+	ta, err := a.TokenAfterRefresh(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb, err := b.Token(context.Background())
+	tb, err := b.TokenAfterRefresh(context.Background())
 	if err != nil || ta != tb {
 		t.Fatalf("b: %q %v, want a's %q", tb, err, ta)
 	}
@@ -364,5 +374,210 @@ func TestLoginBrowserChecksStateAndPort(t *testing.T) {
 	}
 	if !works(t, fake, cred.AccessToken) {
 		t.Error("the signed-in token does not work")
+	}
+}
+
+// clock is an injected clock for back-off and expiry decisions.
+type clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func newClock() *clock { return &clock{} }
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+// tokenRequests counts the requests the fake's token endpoint received.
+func tokenRequests(fake *sentrytest.Server) int {
+	n := 0
+	for _, r := range fake.Requests() {
+		if r.Path == "/oauth/token/" {
+			n++
+		}
+	}
+	return n
+}
+
+// concurrently runs n Token calls at once and returns their results; it
+// fails the test if they do not all return within guard (far longer than
+// the code should need, so it cannot flake, far shorter than a stall).
+func concurrently(t *testing.T, ts *auth.RefreshingTokenSource, n int, guard time.Duration) ([]string, []error) {
+	t.Helper()
+	toks, errs := make([]string, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			toks[i], errs[i] = ts.Token(context.Background())
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(guard):
+		t.Fatalf("%d concurrent Token calls did not all return within %s", n, guard)
+	}
+	return toks, errs
+}
+
+func TestEarlyRefreshNeverStallsCalls(t *testing.T) {
+	fake, store, dir, cred := signedIn(t, sentrytest.Options{})
+	release := fake.HoldTokenRequests() // the token endpoint hangs
+	t.Cleanup(release)
+	due(t, store, fake.URL) // valid for an hour, inside the 24 h margin
+	ts := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
+	fake.ResetRequests()
+	toks, errs := concurrently(t, ts, 4, 10*time.Second)
+	for i := range toks {
+		if errs[i] != nil || toks[i] != cred.AccessToken {
+			t.Errorf("call %d: %q %v, want the current token at once", i, toks[i], errs[i])
+		}
+	}
+	for tokenRequests(fake) == 0 { // the background attempt arrives
+		time.Sleep(time.Millisecond)
+	}
+	// More calls while it hangs: still the current token, no second attempt.
+	concurrently(t, ts, 4, 10*time.Second)
+	if n := tokenRequests(fake); n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+	release()
+	if err := ts.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := ts.Token(context.Background()); err != nil || tok == cred.AccessToken || !works(t, fake, tok) {
+		t.Errorf("after the refresh: %q %v", tok, err)
+	}
+}
+
+func TestFailingRefreshIsSharedAndBacksOff(t *testing.T) {
+	fake, store, dir, cred := signedIn(t, sentrytest.Options{})
+	fake.FailNextOAuth(1000, 503, "")
+	due(t, store, fake.URL)
+	clock := newClock()
+	ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, LockDir: dir, Margin: auth.DefaultRefreshMargin, Now: clock.now})
+	fake.ResetRequests()
+	for round := range 3 {
+		toks, errs := concurrently(t, ts, 20, 10*time.Second)
+		for i := range toks {
+			if errs[i] != nil || toks[i] != cred.AccessToken {
+				t.Fatalf("round %d call %d: %q %v", round, i, toks[i], errs[i])
+			}
+		}
+		ts.Wait(context.Background())
+	}
+	if n := tokenRequests(fake); n != 1 {
+		t.Errorf("%d token requests for 60 calls, want 1 (then back-off)", n)
+	}
+	clock.advance(6 * time.Minute) // past the longest back-off
+	concurrently(t, ts, 20, 10*time.Second)
+	ts.Wait(context.Background())
+	if n := tokenRequests(fake); n != 2 {
+		t.Errorf("%d token requests after the back-off, want 2", n)
+	}
+}
+
+func TestExpiredTokenWaitsForOneAttemptOnly(t *testing.T) {
+	fake, store, dir, cred := signedIn(t, sentrytest.Options{})
+	release := fake.HoldTokenRequests()
+	t.Cleanup(release)
+	c, _ := store.Load(fake.URL)
+	c.Expiry = time.Now().Add(-time.Minute)
+	store.Save(c)
+	ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, LockDir: dir, Margin: auth.DefaultRefreshMargin,
+		AttemptTimeout: 100 * time.Millisecond})
+	fake.ResetRequests()
+	toks, errs := concurrently(t, ts, 4, 10*time.Second)
+	for i := range toks {
+		if errs[i] == nil || toks[i] != "" || !strings.Contains(errs[i].Error(), "refreshing the Sentry token") {
+			t.Errorf("call %d: %q %v, want the failed attempt's error", i, toks[i], errs[i])
+		}
+		if strings.Contains(fmt.Sprint(errs[i]), cred.RefreshToken) {
+			t.Error("the error shows the refresh token")
+		}
+	}
+	if n := tokenRequests(fake); n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+}
+
+// hostRewriter is a store that hands out credentials naming another host,
+// as a store without the host check would.
+type hostRewriter struct {
+	auth.Store
+	host string
+}
+
+func (h hostRewriter) Load(host string) (*auth.Credential, error) {
+	c, err := h.Store.Load(host)
+	if err == nil {
+		c.Host = h.host
+	}
+	return c, err
+}
+
+func TestRefreshGoesToTheConfiguredSentry(t *testing.T) {
+	var evilHits atomic.Int64
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		evilHits.Add(1)
+		w.WriteHeader(500)
+	}))
+	defer evil.Close()
+
+	// A tampered credentials file: the entry for the fake names evil.
+	fake, store, dir, cred := signedIn(t, sentrytest.Options{})
+	path := filepath.Join(dir, "credentials.json")
+	data, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(data), `"host": "`+fake.URL+`"`, `"host": "`+evil.URL+`"`, 1)), 0o600)
+	ts := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
+	if _, err := ts.Refresh(context.Background(), cred.AccessToken); !errors.Is(err, auth.ErrUnreadable) {
+		t.Errorf("tampered file: err = %v, want ErrUnreadable", err)
+	}
+
+	// A store that does not check: the refresh still goes to the fake.
+	os.WriteFile(path, data, 0o600)
+	ts = newSource(fake, hostRewriter{store, evil.URL}, dir, auth.DefaultRefreshMargin, nil)
+	if tok, err := ts.Refresh(context.Background(), cred.AccessToken); err != nil || !works(t, fake, tok) {
+		t.Errorf("refresh: %q %v", tok, err)
+	}
+	if evilHits.Load() != 0 {
+		t.Errorf("%d requests went to the host written in the credential", evilHits.Load())
+	}
+}
+
+func TestBackingOffAdoptsARefreshByAnotherProcess(t *testing.T) {
+	fake, store, dir, cred := signedIn(t, sentrytest.Options{})
+	c, _ := store.Load(fake.URL)
+	c.Expiry = time.Now().Add(-time.Minute)
+	store.Save(c)
+	fake.FailNextOAuth(1, 503, "")
+	ts := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
+	if _, err := ts.Token(context.Background()); err == nil {
+		t.Fatal("the failed attempt succeeded")
+	}
+	// Another process (with a working network) refreshes meanwhile.
+	other := newSource(fake, store, dir, auth.DefaultRefreshMargin, nil)
+	fresh, err := other.Refresh(context.Background(), cred.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Backing off, this source reads the store instead of failing.
+	if tok, err := ts.Token(context.Background()); err != nil || tok != fresh {
+		t.Errorf("during back-off: %q %v, want the other process's token", tok, err)
+	}
+	if n := fake.TokenGrants()["refresh_token"]; n != 1 {
+		t.Errorf("%d refreshes", n)
 	}
 }

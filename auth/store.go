@@ -32,6 +32,42 @@ type Credential struct {
 	ClientSecret string          `json:"client_secret,omitempty"` // needed to refresh (Sentry requires it)
 	Kind         string          `json:"kind,omitempty"`          // "oauth" or "token" (pasted token, cannot refresh)
 	Obtained     time.Time       `json:"obtained,omitzero"`       // when AccessToken was issued, if known
+	// RequestedScopes are the scopes `auth login` asked for. Scopes Sentry
+	// granted beyond them are not used (see EffectiveScopes). nil for
+	// credentials saved by releases that did not record them.
+	RequestedScopes []string `json:"requested_scopes,omitempty"`
+	// RefreshRefused is when Sentry refused to refresh this grant
+	// (invalid_grant): its token is used until it expires, then a new
+	// sign-in is needed. No process refreshes it again.
+	RefreshRefused time.Time `json:"refresh_refused,omitzero"`
+}
+
+// EffectiveScopes are the scopes the server may use: the granted scopes
+// (hierarchy-expanded) narrowed to what was requested at sign-in (also
+// expanded). A credential without RequestedScopes (saved by an older
+// release, or a pasted token) uses its granted scopes. nil means unknown.
+func (c *Credential) EffectiveScopes() []string {
+	if c.Scopes == nil {
+		if c.RequestedScopes == nil {
+			return nil
+		}
+		return Expand(c.RequestedScopes)
+	}
+	granted := Expand(c.Scopes)
+	if c.RequestedScopes == nil {
+		return granted
+	}
+	asked := map[string]bool{}
+	for _, s := range Expand(c.RequestedScopes) {
+		asked[s] = true
+	}
+	out := []string{}
+	for _, s := range granted {
+		if asked[s] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // CredentialUser is the Sentry user a credential belongs to.
@@ -119,15 +155,18 @@ func (o StoreOptions) filePath() string {
 	return filepath.Join(dir, credentialsFile)
 }
 
-// OpenStore picks the OS keyring when it is usable, else the plain file
-// ConfigDir/credentials.json, logging a warning that says where the
-// credential is stored in plain text and why the keyring was not used.
+// OpenStore returns the store a process uses for existing credentials.
+// When the OS keyring is usable (decided once, here, by reading a
+// host-independent probe entry, bounded by KeyringTimeout) it returns a
+// store that serves each host from where its credential was saved: from the
+// plain file ConfigDir/credentials.json when the file holds one for the
+// host (so processes with and without a keyring share it), else from the
+// keyring; it never moves a credential between the two. Otherwise it
+// returns the file store. Choosing the store for a new sign-in is
+// SaveLogin's job.
 //
-// Usability is decided once, here, by reading a host-independent probe entry
-// (bounded by KeyringTimeout). The keyring store it returns also looks in the
-// file when the keyring has nothing for a host (a credential saved while the
-// keyring was down) and removes that plain-text copy when it saves the host to
-// the keyring.
+// Nothing is logged here: the warning that a secret is stored in plain text
+// is logged when one is written to the file.
 func OpenStore(opts StoreOptions) Store {
 	return openStore(opts, defaultKeyringEnv())
 }
@@ -135,25 +174,26 @@ func OpenStore(opts StoreOptions) Store {
 func openStore(opts StoreOptions, env keyringEnv) Store {
 	log := opts.logger()
 	file := newFileStore(opts.filePath(), log)
-	var reason string
-	if opts.Insecure {
-		reason = "--insecure-storage was requested"
+	if ks, reason := usableKeyring(opts, env); ks != nil {
+		file.why = "this sign-in was saved there (run `sentry-mcp auth login` to move it to the OS keyring)"
+		ks.file = file
+		return ks
 	} else {
-		ks := newKeyringStore(env, opts.timeout())
-		err := ks.probe()
-		if err == nil {
-			ks.file = file
-			ks.log = log
-			return ks
-		}
-		reason = "the OS keyring is not usable: " + err.Error()
+		file.why = reason
 	}
-	loc := file.Location()
-	if loc == "" {
-		loc = "(no config directory: set HOME or XDG_CONFIG_HOME)"
-	}
-	log.Warn("credentials are stored in plain text at "+loc+" because "+reason, slog.String("location", loc))
 	return file
+}
+
+// usableKeyring returns the keyring store when it may be used, else why not.
+func usableKeyring(opts StoreOptions, env keyringEnv) (*keyringStore, string) {
+	if opts.Insecure {
+		return nil, "--insecure-storage was requested"
+	}
+	ks := newKeyringStore(env, opts.timeout())
+	if err := ks.probe(); err != nil {
+		return nil, "the OS keyring is not usable: " + err.Error()
+	}
+	return ks, ""
 }
 
 // NewFileStore returns a Store backed by one JSON file at path (normally

@@ -35,6 +35,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -85,6 +86,12 @@ type oauthState struct {
 	lastPoll    map[string]time.Time    // device_code value -> last accepted poll
 	deny        bool
 	grantCounts map[string]int
+
+	// Fault injection for clients (HoldTokenRequests, EditTokenResponses,
+	// EditDeviceResponses).
+	hold       chan struct{}
+	editToken  func(grantType string, body map[string]any)
+	editDevice func(body map[string]any)
 }
 
 func (o *oauthState) init() {
@@ -155,6 +162,78 @@ func (s *Server) FailNextOAuth(n int, status int, body string) {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
 	s.oauthFail.n, s.oauthFail.status, s.oauthFail.body = n, status, body
+}
+
+// HoldTokenRequests makes every /oauth/token/ request hang (before it is
+// looked at) until release is called or the client gives up; requests are
+// still recorded by Requests. release is idempotent; call it before Close,
+// which waits for outstanding requests.
+func (s *Server) HoldTokenRequests() (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.oauth.hold = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.oauth.hold == ch {
+				s.oauth.hold = nil
+			}
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// EditTokenResponses passes the body of every successful /oauth/token/
+// response (access_token, refresh_token, expires_in, expires_at,
+// token_type, scope, user) to edit before it is sent, so tests can send
+// what Sentry does not: a missing or odd expires_in, a token with blanks,
+// other scopes. Deleting a key omits it. The server's own token table is
+// not changed. edit runs under the server's lock: it must not call the
+// Server. nil stops editing.
+func (s *Server) EditTokenResponses(edit func(grantType string, body map[string]any)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.oauth.editToken = edit
+}
+
+// EditDeviceResponses is EditTokenResponses for successful
+// /oauth/device/code/ responses (device_code, user_code, verification_uri,
+// verification_uri_complete, expires_in, interval).
+func (s *Server) EditDeviceResponses(edit func(body map[string]any)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.oauth.editDevice = edit
+}
+
+// editedJSON writes kv (ordered pairs) through edit, when set.
+func editedJSON(w http.ResponseWriter, edit func(map[string]any), kv ...any) {
+	if edit == nil {
+		orderedJSON(w, 200, kv...)
+		return
+	}
+	m := map[string]any{}
+	var keys []string
+	for i := 0; i+1 < len(kv); i += 2 {
+		k := kv[i].(string)
+		keys = append(keys, k)
+		m[k] = kv[i+1]
+	}
+	edit(m)
+	var out []any
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out = append(out, k, v)
+			delete(m, k)
+		}
+	}
+	extra := slices.Sorted(maps.Keys(m))
+	for _, k := range extra {
+		out = append(out, k, m[k])
+	}
+	orderedJSON(w, 200, out...)
 }
 
 // TokenGrants counts the successful /oauth/token/ responses so far by
@@ -561,6 +640,16 @@ func (s *Server) oauthToken(c *call) {
 		oauthError(w, "unsupported_grant_type", 400)
 		return
 	}
+	s.mu.Lock()
+	hold := s.oauth.hold
+	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-c.r.Context().Done():
+			return
+		}
+	}
 	clientID, clientSecret, ok := clientCredentials(w, c.r, form)
 	if !ok {
 		return
@@ -638,7 +727,11 @@ func (s *Server) oauthToken(c *call) {
 		"scope", strings.Join(t.scopes, " "),
 		"user", user,
 	)
-	orderedJSON(w, 200, kv...)
+	var edit func(map[string]any)
+	if e := s.oauth.editToken; e != nil {
+		edit = func(m map[string]any) { e(grantType, m) }
+	}
+	editedJSON(w, edit, kv...)
 }
 
 // tokenUser is the "user" object of token responses.
@@ -832,7 +925,7 @@ func (s *Server) oauthDeviceAuthorization(c *call) {
 	s.oauth.userCodes[d.userCode] = d.code
 	verification := c.origin() + "/oauth/device/"
 	interval := max(1, int64((s.deviceInterval()+time.Second-1)/time.Second))
-	orderedJSON(w, 200,
+	editedJSON(w, s.oauth.editDevice,
 		"device_code", d.code,
 		"user_code", d.userCode,
 		"verification_uri", verification,

@@ -886,3 +886,49 @@ func TestOAuthPKCEPair(t *testing.T) {
 		t.Fatal("bad test PKCE pair")
 	}
 }
+
+func TestOAuthHoldTokenRequests(t *testing.T) {
+	s := newOAuthServer(t, Options{})
+	r1 := mint(t, s, "org:read")["refresh_token"].(string)
+	release := s.HoldTokenRequests()
+	defer release()
+	done := make(chan resp, 1)
+	go func() { done <- postForm(t, s, "/oauth/token/", refreshForm(r1)) }()
+	// The request arrives (it is recorded) but gets no answer while held.
+	for !slices.ContainsFunc(s.Requests(), func(r Request) bool { return strings.Contains(string(r.Body), "refresh_token="+r1) }) {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("a held request was answered: %d", r.status)
+	default:
+	}
+	release()
+	release() // idempotent
+	if r := <-done; r.status != 200 {
+		t.Errorf("after release: %d %s", r.status, r.body)
+	}
+}
+
+func TestOAuthEditResponses(t *testing.T) {
+	s := newOAuthServer(t, Options{})
+	s.EditTokenResponses(func(grantType string, body map[string]any) {
+		if grantType == grantAuthorizationCode {
+			delete(body, "expires_in")
+			body["access_token"] = "two words"
+			body["extra"] = 1
+		}
+	})
+	m := mint(t, s, "org:read")
+	if _, ok := m["expires_in"]; ok || m["access_token"] != "two words" || m["extra"] != float64(1) || m["scope"] != "org:read" {
+		t.Errorf("edited token response %v", m)
+	}
+	s.EditTokenResponses(nil)
+	if m := mint(t, s, "org:read"); m["expires_in"] == nil {
+		t.Errorf("editing did not stop: %v", m)
+	}
+	s.EditDeviceResponses(func(body map[string]any) { body["verification_uri"] = "https://evil.example/" })
+	if d := deviceCode(t, s, url.Values{"client_id": {oaClientID}}); d["verification_uri"] != "https://evil.example/" || d["user_code"] == nil {
+		t.Errorf("edited device response %v", d)
+	}
+}
