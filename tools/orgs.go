@@ -71,6 +71,9 @@ func whoamiTool() Tool {
 				fmt.Fprintf(&b, "Granted to this server: %s\n", orNone(out.Granted))
 			}
 		}
+		if p.Warning != "" {
+			fmt.Fprintf(&b, "Warning: %s\n", p.Warning)
+		}
 		if out.ReadOnly {
 			b.WriteString("Read-only: writes are disabled.\n")
 		}

@@ -25,6 +25,10 @@ type Principal struct {
 	// signed in, token rejected) and what to do; only tools that need no
 	// scope are enabled, and whoami shows it.
 	Problem string
+	// Warning, when set, is something the caller should act on soon (e.g.
+	// Sentry refused to refresh the sign-in; the token works until ...);
+	// whoami shows it.
+	Warning string
 }
 
 type principalKey struct{}

@@ -11,10 +11,10 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/sentry-mcp/sentry-mcp/auth"
 	"github.com/sentry-mcp/sentry-mcp/sentry"
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 func authUsage() string {
@@ -74,9 +74,8 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	clientID, scopes, device, withToken := cfg.clientID, cfg.loginScopes, cfg.device, cfg.withToken
-	store := auth.OpenStore(storeOptions(cfg, logger))
 	if withToken {
-		return loginWithToken(ctx, host, stdin, stdout, store)
+		return loginWithToken(ctx, host, stdin, stdout, storeOptions(cfg, logger))
 	}
 	requested, err := auth.ParseScopes(scopes)
 	if err != nil {
@@ -99,28 +98,29 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	client := auth.OAuthClient{BaseURL: host, ClientID: clientID, ClientSecret: secret, Scopes: requested}
 	var cred *auth.Credential
 	if device {
-		cred, err = client.LoginDevice(ctx, stderr)
+		cred, err = client.LoginDeviceWith(ctx, auth.LoginOptions{Notify: stderr, Timeout: cfg.waitLogin})
 	} else {
 		cred, err = client.LoginBrowser(ctx, auth.LoginOptions{Port: cfg.port, Open: openBrowser, Notify: stderr, Timeout: cfg.waitLogin})
 	}
 	if err != nil {
 		return err
 	}
-	if err := store.Save(cred); err != nil {
+	where, err := auth.SaveLogin(storeOptions(cfg, logger), cred)
+	if err != nil {
 		return fmt.Errorf("signed in, but the credential could not be stored: %w", err)
 	}
 	who := "you"
 	if cred.User != nil {
 		who = cred.User.Name
 	}
-	fmt.Fprintf(stdout, "Signed in to %s as %s.\nScopes: %s\nStored in: %s\n", host, who, strings.Join(cred.Scopes, " "), store.Location())
+	fmt.Fprintf(stdout, "Signed in to %s as %s.\nScopes: %s\nStored in: %s\n", host, render.Terminal(who), strings.Join(cred.EffectiveScopes(), " "), where)
 	if cred.ClientSecret == "" {
 		fmt.Fprintln(stdout, "No client secret was given, so this sign-in cannot be refreshed: run login again when it expires.")
 	}
 	return nil
 }
 
-func loginWithToken(ctx context.Context, host string, stdin io.Reader, stdout io.Writer, store auth.Store) error {
+func loginWithToken(ctx context.Context, host string, stdin io.Reader, stdout io.Writer, so auth.StoreOptions) error {
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && err != io.EOF {
 		return fmt.Errorf("reading the token from stdin: %w", err)
@@ -142,10 +142,11 @@ func loginWithToken(ctx context.Context, host string, stdin io.Reader, stdout io
 	}
 	cred := &auth.Credential{Host: host, AccessToken: token, Kind: auth.KindToken, Scopes: idx.Auth.Scopes,
 		User: &auth.CredentialUser{ID: string(idx.User.ID), Name: idx.User.Name, Email: idx.User.Email}}
-	if err := store.Save(cred); err != nil {
+	where, err := auth.SaveLogin(so, cred)
+	if err != nil {
 		return fmt.Errorf("the credential could not be stored: %w", err)
 	}
-	fmt.Fprintf(stdout, "Signed in to %s as %s with a token (it cannot be refreshed).\nScopes: %s\nStored in: %s\n", host, idx.User.Name, strings.Join(cred.Scopes, " "), store.Location())
+	fmt.Fprintf(stdout, "Signed in to %s as %s with a token (it cannot be refreshed).\nScopes: %s\nStored in: %s\n", host, render.Terminal(idx.User.Name), strings.Join(cred.Scopes, " "), where)
 	return nil
 }
 
@@ -168,99 +169,3 @@ func openBrowser(url string) error {
 	return cmd.Start()
 }
 
-func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, logger *slog.Logger) error {
-	cfg, host, err := authFlags(cmdStatus, args, stderr)
-	if err != nil {
-		return err
-	}
-	var (
-		source   sentry.TokenSource
-		cred     *auth.Credential
-		location string
-	)
-	if tok := strings.TrimSpace(os.Getenv("SENTRY_ACCESS_TOKEN")); tok != "" {
-		source, location = sentry.StaticToken(tok), "environment (SENTRY_ACCESS_TOKEN)"
-	} else {
-		ts := tokenSource(cfg, host, logger)
-		if cred, err = ts.Credential(); err != nil {
-			fmt.Fprintf(stdout, "%s: not signed in. Run `sentry-mcp auth login`.\n", host)
-			return exitCode(1)
-		}
-		source, location = ts, auth.OpenStore(storeOptions(cfg, logger)).Location()
-	}
-	fmt.Fprintf(stdout, "Host:       %s\n", host)
-	fmt.Fprintf(stdout, "Stored in:  %s\n", location)
-	if cred != nil {
-		if cred.User != nil {
-			fmt.Fprintf(stdout, "User:       %s <%s>\n", cred.User.Name, cred.User.Email)
-		}
-		fmt.Fprintf(stdout, "Scopes:     %s\n", strings.Join(cred.Scopes, " "))
-		if cred.Expiry.IsZero() {
-			fmt.Fprintln(stdout, "Expires:    unknown")
-		} else {
-			fmt.Fprintf(stdout, "Expires:    %s (in %s)\n", cred.Expiry.UTC().Format(time.RFC3339), time.Until(cred.Expiry).Round(time.Minute))
-		}
-		switch {
-		case cred.Kind == auth.KindToken:
-			fmt.Fprintln(stdout, "Refresh:    no (a pasted token; sign in with OAuth to get automatic refresh)")
-		case cred.RefreshToken == "" || cred.ClientSecret == "":
-			fmt.Fprintln(stdout, "Refresh:    no (no refresh token or client secret)")
-		default:
-			fmt.Fprintln(stdout, "Refresh:    yes, automatically")
-		}
-	}
-	c, err := sentry.NewClient(sentry.Config{BaseURL: host, Token: source, UserAgent: "sentry-mcp/" + version})
-	if err != nil {
-		return err
-	}
-	idx, _, err := c.Whoami(ctx)
-	switch {
-	case err != nil:
-		fmt.Fprintf(stdout, "Status:     invalid: %v\n", err)
-		return exitCode(1)
-	case idx.User == nil:
-		fmt.Fprintln(stdout, "Status:     invalid: Sentry does not know this token")
-		return exitCode(1)
-	}
-	if cred == nil {
-		fmt.Fprintf(stdout, "User:       %s <%s>\n", idx.User.Name, idx.User.Email)
-		if idx.Auth != nil {
-			fmt.Fprintf(stdout, "Scopes:     %s\n", strings.Join(idx.Auth.Scopes, " "))
-		}
-	}
-	fmt.Fprintln(stdout, "Status:     valid")
-	return nil
-}
-
-func runToken(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
-	cfg, host, err := authFlags(cmdToken, args, os.Stderr)
-	if err != nil {
-		return err
-	}
-	if tok := strings.TrimSpace(os.Getenv("SENTRY_ACCESS_TOKEN")); tok != "" {
-		fmt.Fprintln(stdout, tok)
-		return nil
-	}
-	tok, err := tokenSource(cfg, host, logger).Token(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, tok)
-	return nil
-}
-
-func runLogout(args []string, stdout io.Writer, logger *slog.Logger) error {
-	cfg, host, err := authFlags(cmdLogout, args, os.Stderr)
-	if err != nil {
-		return err
-	}
-	store := auth.OpenStore(storeOptions(cfg, logger))
-	if err := store.Delete(host); errors.Is(err, auth.ErrNotFound) {
-		fmt.Fprintf(stdout, "%s: not signed in.\n", host)
-		return exitCode(1)
-	} else if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Signed out of %s (removed from %s).\n", host, store.Location())
-	return nil
-}

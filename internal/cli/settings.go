@@ -98,8 +98,14 @@ var (
 		ptr: func(o *options) any { return &o.json }}
 	sInsecure = setting{flag: "insecure-storage", env: "SENTRY_MCP_INSECURE_STORAGE", help: "keep credentials in a plain file (0600), not the OS keyring",
 		ptr: func(o *options) any { return &o.insecureStorage }}
-	sMargin = setting{flag: "refresh-margin", env: "SENTRY_MCP_REFRESH_MARGIN", arg: "D", help: "refresh the token this long before it expires", def: auth.DefaultRefreshMargin.String(),
-		ptr: func(o *options) any { return &o.refreshMargin }, check: positive(func(o *options) time.Duration { return o.refreshMargin })}
+	sMargin = setting{flag: "refresh-margin", env: "SENTRY_MCP_REFRESH_MARGIN", arg: "D", help: "refresh the token this long before it expires; 0 = only once it has expired or Sentry rejects it", def: auth.DefaultRefreshMargin.String(),
+		ptr: func(o *options) any { return &o.refreshMargin },
+		check: func(o *options) string {
+			if err := auth.ValidateRefreshMargin(o.refreshMargin); err != nil {
+				return err.Error()
+			}
+			return ""
+		}}
 	sTimeout = setting{flag: "timeout", env: "SENTRY_MCP_TIMEOUT", arg: "D", help: "per-request timeout for Sentry", def: "30s",
 		ptr: func(o *options) any { return &o.timeout }, check: positive(func(o *options) time.Duration { return o.timeout })}
 

@@ -63,8 +63,21 @@ func newApp(ctx context.Context, o *options, logger *slog.Logger) (*app, error) 
 	}
 	id.host = host
 	if id.static == nil {
-		id.ts = tokenSource(o, host, logger)
+		if id.ts, err = tokenSource(o, host, logger); err != nil {
+			a.cleanup()
+			return nil, err
+		}
 		id.key = host
+		ts, stop := id.ts, a.cleanup
+		a.cleanup = func() {
+			// A refresh already sent must be saved: Sentry has rotated the tokens.
+			ctx, cancel := context.WithTimeout(context.Background(), auth.DefaultAttemptTimeout+5*time.Second)
+			defer cancel()
+			_ = ts.Wait(ctx)
+			stop()
+		}
+		// A refresh or a sign-in by another process changes what may be done.
+		id.ts.OnChange(func() { go id.reload() })
 	}
 	client, err := sentry.NewClient(sentry.Config{BaseURL: base, UserAgent: "sentry-mcp/" + version, Timeout: o.timeout, Logger: logger})
 	if err != nil {
@@ -183,7 +196,8 @@ func (id *identity) reload() {
 	if id.ts == nil {
 		return
 	}
-	cred, err := id.ts.Credential()
+	st, err := id.ts.Status()
+	cred := st.Credential
 	var p *tools.Principal
 	switch {
 	case errors.Is(err, auth.ErrNotSignedIn):
@@ -192,8 +206,11 @@ func (id *identity) reload() {
 		p = id.principal(auth.NewGrant([]string{}, nil, id.readOnly), fmt.Sprintf("the stored sign-in for %s cannot be used: %v. Run `sentry-mcp auth login` again.", id.host, err))
 	case id.rejected != "" && cred.AccessToken == id.rejected:
 		p = id.principal(auth.NewGrant([]string{}, nil, id.readOnly), id.rejectedWhy)
+	case !st.Valid && st.NeedsSignIn:
+		p = id.principal(auth.NewGrant([]string{}, nil, id.readOnly), fmt.Sprintf("the sign-in to %s has expired and Sentry refused to refresh it. Run `sentry-mcp auth login` again; this server picks up the new sign-in without a restart.", id.host))
 	default:
-		p = id.principal(auth.NewGrant(cred.Scopes, id.bound, id.readOnly), "")
+		p = id.principal(auth.NewGrant(cred.EffectiveScopes(), id.bound, id.readOnly), "")
+		p.Warning = st.Warning()
 		if cred.User != nil && cred.User.ID != "" {
 			p.Key = id.host + " user " + cred.User.ID
 		}
@@ -215,7 +232,7 @@ func (id *identity) set(p *tools.Principal) {
 }
 
 func samePolicy(a, b *tools.Principal) bool {
-	return a.Problem == b.Problem && a.Grant.Known() == b.Grant.Known() &&
+	return a.Problem == b.Problem && a.Warning == b.Warning && a.Grant.Known() == b.Grant.Known() &&
 		strings.Join(a.Grant.Scopes(), " ") == strings.Join(b.Grant.Scopes(), " ")
 }
 
@@ -269,17 +286,21 @@ func storeOptions(o *options, logger *slog.Logger) auth.StoreOptions {
 	return auth.StoreOptions{Insecure: o.insecureStorage, Logger: logger}
 }
 
-// tokenSource is the refreshing source of the credential stored for host.
-func tokenSource(o *options, host string, logger *slog.Logger) *auth.RefreshingTokenSource {
+// tokenSource is the refreshing source of the credential stored for host,
+// under the credential's one lock.
+func tokenSource(o *options, host string, logger *slog.Logger) (*auth.RefreshingTokenSource, error) {
 	so := storeOptions(o, logger)
-	store := auth.OpenStore(so)
+	lock, err := auth.CredentialLocker(host, so)
+	if err != nil {
+		return nil, err
+	}
 	return auth.NewRefreshingTokenSource(auth.TokenSourceOptions{
-		Host:    host,
-		Store:   store,
-		LockDir: auth.LockDir(store, so),
-		Margin:  o.refreshMargin,
-		Logger:  logger,
-	})
+		Host:   host,
+		Store:  auth.OpenStore(so),
+		Locker: lock,
+		Margin: o.refreshMargin,
+		Logger: logger,
+	}), nil
 }
 
 func randomToken() string {
