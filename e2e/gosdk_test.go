@@ -13,7 +13,6 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-
 // TestGoSDKClient runs the official Go SDK client over stdio at each
 // protocol it can speak with sentry-mcp: its default (server/discover,
 // 2026-07-28) and the initialize handshake pinned to 2025-11-25 and

@@ -168,4 +168,3 @@ func openBrowser(url string) error {
 	}
 	return cmd.Start()
 }
-
