@@ -126,14 +126,3 @@ func CredentialLocker(host string, opts StoreOptions) (Locker, error) {
 	return main, nil
 }
 
-// LockDir is the directory of the lock returned by CredentialLocker.
-//
-// Deprecated: use CredentialLocker, which also takes the lock the previous
-// release used for file credentials. LockDir ignores store and opts.
-func LockDir(store Store, opts StoreOptions) string {
-	d, err := CredentialLockDir()
-	if err != nil {
-		return opts.Dir()
-	}
-	return d
-}

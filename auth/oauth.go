@@ -284,14 +284,9 @@ func (c OAuthClient) preflight(ctx context.Context, authURL string) error {
 	return nil
 }
 
-// LoginDevice signs in with the device authorization grant (RFC 8628): it
-// prints a code for the user to enter at Sentry and polls until approved.
-// It is LoginDeviceWith with only Notify set.
-func (c OAuthClient) LoginDevice(ctx context.Context, notify io.Writer) (*Credential, error) {
-	return c.LoginDeviceWith(ctx, LoginOptions{Notify: notify})
-}
 
-// LoginDeviceWith is LoginDevice with options: Notify receives the code and
+// LoginDeviceWith signs in with the device authorization grant (RFC
+// 8628), for SSH and headless machines. Notify receives the code and
 // the page to enter it at; Timeout (0 = 5 minutes, as the browser flow)
 // bounds the wait when Sentry gives the device code no lifetime, otherwise
 // the code's expiry does. Port and Open are not used. A verification page

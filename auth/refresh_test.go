@@ -71,7 +71,7 @@ func TestLoginDevice(t *testing.T) {
 	var err error
 	go func() {
 		defer close(done)
-		cred, err = c.LoginDevice(context.Background(), &notify)
+		cred, err = c.LoginDeviceWith(context.Background(), auth.LoginOptions{Notify: &notify})
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for approved := false; !approved && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {

@@ -1,4 +1,7 @@
-// Package auth knows Sentry's OAuth scopes and what a grant of them allows.
+// Package auth is who the server acts as: Sentry's OAuth scopes and what a
+// grant of them allows, sign-in (PKCE, device flow), the credential stores
+// (keyring, file) and the refreshing token source with its one lock per
+// credential.
 package auth
 
 import (
