@@ -277,3 +277,42 @@ func BenchmarkListTools(b *testing.B) {
 		}
 	}
 }
+
+// TestSelectionShapesListAndInstructions: only the selected toolsets'
+// tools are listed, and the instructions speak only of those.
+func TestSelectionShapesListAndInstructions(t *testing.T) {
+	cl, _ := sentry.NewClient(sentry.Config{BaseURL: "https://sentry.io"})
+	for _, tc := range []struct {
+		sel      tools.Selection
+		want     []string
+		mentions string
+		absent   string
+	}{
+		{tools.Selection{Toolsets: []string{"releases"}}, []string{"list_releases", "whoami"}, "next_cursor", "list_issues"},
+		{tools.Selection{Toolsets: []string{"issues"}, Exclude: []string{"resolve_issue"}}, []string{"get_issue", "list_issues", "whoami"}, "list_issues", "resolve_issue"},
+		{tools.Selection{Tools: []string{"get_issue"}, Exclude: []string{"whoami"}}, []string{"get_issue"}, "get_issue", "resolve_issue"},
+		{tools.Selection{Toolsets: []string{"all"}}, allTools, "resolve_issue", "\x00"},
+	} {
+		inv, err := tools.New(tools.Config{Client: cl, Selection: tc.sel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, tl := range inv.Selected() {
+			names = append(names, tl.Name)
+		}
+		slices.Sort(names)
+		if !slices.Equal(names, tc.want) {
+			t.Errorf("%+v selects %v, want %v", tc.sel, names, tc.want)
+		}
+		ins := inv.Instructions("")
+		if !strings.Contains(ins, tc.mentions) || strings.Contains(ins, tc.absent) {
+			t.Errorf("%+v: instructions %q should mention %q and not %q", tc.sel, ins, tc.mentions, tc.absent)
+		}
+	}
+	for _, bad := range []tools.Selection{{Toolsets: []string{"events"}}, {Tools: []string{"nope"}}, {Exclude: []string{"nope"}}} {
+		if _, err := tools.New(tools.Config{Client: cl, Selection: bad}); err == nil || !strings.Contains(err.Error(), "valid") {
+			t.Errorf("%+v: err %v, want one listing the valid names", bad, err)
+		}
+	}
+}

@@ -478,3 +478,27 @@ func TestOverlongLineIsRefused(t *testing.T) {
 		t.Errorf("the server stopped serving: %v", res)
 	}
 }
+
+// TestVersion: --version and serverInfo.version carry the build's
+// version: the -ldflags one, else the module version Go recorded.
+func TestVersion(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "sentry-mcp")
+	if out, err := exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7", "-o", bin, "../..").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "sentry-mcp v9.8.7 ") {
+		t.Errorf("--version = %q, %v", out, err)
+	}
+	cmd := exec.Command(bin, "serve", "--demo")
+	cmd.Stdin = strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}` + "\n")
+	out, err = cmd.Output()
+	if err != nil || !strings.Contains(string(out), `"serverInfo":{"name":"sentry-mcp"`) || !strings.Contains(string(out), `"version":"v9.8.7"`) {
+		t.Errorf("initialize = %s, %v", out, err)
+	}
+	// Without -ldflags: the build info's module version, never a bare "dev".
+	out, _ = exec.Command(binary, "--version").Output()
+	if !strings.HasPrefix(string(out), "sentry-mcp (devel) ") && !strings.HasPrefix(string(out), "sentry-mcp v") {
+		t.Errorf("--version without -ldflags = %q", out)
+	}
+}
