@@ -125,4 +125,3 @@ func CredentialLocker(host string, opts StoreOptions) (Locker, error) {
 	}
 	return main, nil
 }
-

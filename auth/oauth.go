@@ -284,7 +284,6 @@ func (c OAuthClient) preflight(ctx context.Context, authURL string) error {
 	return nil
 }
 
-
 // LoginDeviceWith signs in with the device authorization grant (RFC
 // 8628), for SSH and headless machines. Notify receives the code and
 // the page to enter it at; Timeout (0 = 5 minutes, as the browser flow)
