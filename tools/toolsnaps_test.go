@@ -316,3 +316,52 @@ func TestSelectionShapesListAndInstructions(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsReadNaturally: "1 user", "1 new issue", never "1 users".
+func TestCountsReadNaturally(t *testing.T) {
+	h := newHarness(t, setup{})
+	var all strings.Builder
+	for _, c := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"list_issues", map[string]any{"organization": "acme", "query": "", "limit": 100}},
+		{"list_releases", map[string]any{"organization": "acme"}},
+	} {
+		all.WriteString(text(h.call(c.tool, c.args)))
+	}
+	out := all.String()
+	for _, bad := range []string{" 1 users", " 1 events", " 1 new issues"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("text says %q", bad)
+		}
+	}
+	if !strings.Contains(out, " 1 user,") && !strings.Contains(out, " 1 new issue") && !strings.Contains(out, " 1 event,") {
+		t.Errorf("the demo data should show a singular count somewhere:\n%s", out)
+	}
+}
+
+// TestNotFoundNamesTheThing: a 404 names what the agent gave and the tool
+// that lists the valid ones.
+func TestNotFoundNamesTheThing(t *testing.T) {
+	h := newHarness(t, setup{})
+	for _, c := range []struct {
+		tool string
+		args map[string]any
+		want []string
+	}{
+		{"list_issues", map[string]any{"organization": "no-such-org"}, []string{`organization "no-such-org"`, "list_organizations"}},
+		{"list_projects", map[string]any{"organization": "no-such-org"}, []string{`organization "no-such-org"`, "list_organizations"}},
+		{"list_releases", map[string]any{"organization": "no-such-org"}, []string{`organization "no-such-org"`, "list_organizations"}},
+		{"get_issue", map[string]any{"issue": "999999"}, []string{`issue "999999"`, "list_issues"}},
+		{"get_issue", map[string]any{"issue": "NOPE-1", "organization": "acme"}, []string{`issue "NOPE-1" in organization "acme"`, "list_issues"}},
+		{"resolve_issue", map[string]any{"issue": "999999", "organization": "acme"}, []string{`issue "999999"`, "list_issues"}},
+	} {
+		res := h.call(c.tool, c.args)
+		for _, w := range c.want {
+			if !res.IsError || !strings.Contains(text(res), w) {
+				t.Errorf("%s %v: %q lacks %q", c.tool, c.args, text(res), w)
+			}
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -64,9 +65,29 @@ type rpcPipe struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	out    *bufio.Scanner
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	nextID int
 	seen   []string // notification methods read while waiting for responses
+}
+
+func (p *rpcPipe) stderrText() string { return p.stderr.String() }
+
+// syncBuffer is a bytes.Buffer safe for the process's writer and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func (p *rpcPipe) sawNotification(method string) bool { return slices.Contains(p.seen, method) }
@@ -84,7 +105,7 @@ func startServe(t *testing.T, env []string, args ...string) *rpcPipe {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &rpcPipe{t: t, cmd: cmd, in: in, out: bufio.NewScanner(out), stderr: &bytes.Buffer{}}
+	p := &rpcPipe{t: t, cmd: cmd, in: in, out: bufio.NewScanner(out), stderr: &syncBuffer{}}
 	p.out.Buffer(make([]byte, 1<<20), 8<<20)
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
@@ -500,5 +521,21 @@ func TestVersion(t *testing.T) {
 	out, _ = exec.Command(binary, "--version").Output()
 	if !strings.HasPrefix(string(out), "sentry-mcp (devel) ") && !strings.HasPrefix(string(out), "sentry-mcp v") {
 		t.Errorf("--version without -ldflags = %q", out)
+	}
+}
+
+// TestUnknownPinnedOrganizationIsReported: the server still starts, and
+// stderr says the organization was not found.
+func TestUnknownPinnedOrganizationIsReported(t *testing.T) {
+	fake := fakeSentry(t, "org:read", "event:read")
+	p := startServe(t, []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=" + secretToken, "SENTRY_ORG=no-such-org"})
+	p.request("initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.stderrText(), "pinned organization was not found") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning on stderr:\n%s", p.stderrText())
+		}
+		p.request("ping", nil)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
