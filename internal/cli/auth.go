@@ -15,6 +15,7 @@ import (
 
 	"github.com/sentry-mcp/sentry-mcp/auth"
 	"github.com/sentry-mcp/sentry-mcp/sentry"
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 func authUsage() string {
@@ -113,7 +114,7 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if cred.User != nil {
 		who = cred.User.Name
 	}
-	fmt.Fprintf(stdout, "Signed in to %s as %s.\nScopes: %s\nStored in: %s\n", host, who, strings.Join(cred.Scopes, " "), store.Location())
+	fmt.Fprintf(stdout, "Signed in to %s as %s.\nScopes: %s\nStored in: %s\n", host, render.Line(who, 200), render.Line(strings.Join(cred.Scopes, " "), 0), store.Location())
 	if cred.ClientSecret == "" {
 		fmt.Fprintln(stdout, "No client secret was given, so this sign-in cannot be refreshed: run login again when it expires.")
 	}
@@ -145,7 +146,7 @@ func loginWithToken(ctx context.Context, host string, stdin io.Reader, stdout io
 	if err := store.Save(cred); err != nil {
 		return fmt.Errorf("the credential could not be stored: %w", err)
 	}
-	fmt.Fprintf(stdout, "Signed in to %s as %s with a token (it cannot be refreshed).\nScopes: %s\nStored in: %s\n", host, idx.User.Name, strings.Join(cred.Scopes, " "), store.Location())
+	fmt.Fprintf(stdout, "Signed in to %s as %s with a token (it cannot be refreshed).\nScopes: %s\nStored in: %s\n", host, render.Line(idx.User.Name, 200), render.Line(strings.Join(cred.Scopes, " "), 0), store.Location())
 	return nil
 }
 
@@ -192,9 +193,9 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, log
 	fmt.Fprintf(stdout, "Stored in:  %s\n", location)
 	if cred != nil {
 		if cred.User != nil {
-			fmt.Fprintf(stdout, "User:       %s <%s>\n", cred.User.Name, cred.User.Email)
+			fmt.Fprintf(stdout, "User:       %s <%s>\n", render.Line(cred.User.Name, 200), render.Line(cred.User.Email, 200))
 		}
-		fmt.Fprintf(stdout, "Scopes:     %s\n", strings.Join(cred.Scopes, " "))
+		fmt.Fprintf(stdout, "Scopes:     %s\n", render.Line(strings.Join(cred.Scopes, " "), 0))
 		if cred.Expiry.IsZero() {
 			fmt.Fprintln(stdout, "Expires:    unknown")
 		} else {
@@ -216,16 +217,16 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, log
 	idx, _, err := c.Whoami(ctx)
 	switch {
 	case err != nil:
-		fmt.Fprintf(stdout, "Status:     invalid: %v\n", err)
+		fmt.Fprintf(stdout, "Status:     invalid: %s\n", render.Line(err.Error(), 500))
 		return exitCode(1)
 	case idx.User == nil:
 		fmt.Fprintln(stdout, "Status:     invalid: Sentry does not know this token")
 		return exitCode(1)
 	}
 	if cred == nil {
-		fmt.Fprintf(stdout, "User:       %s <%s>\n", idx.User.Name, idx.User.Email)
+		fmt.Fprintf(stdout, "User:       %s <%s>\n", render.Line(idx.User.Name, 200), render.Line(idx.User.Email, 200))
 		if idx.Auth != nil {
-			fmt.Fprintf(stdout, "Scopes:     %s\n", strings.Join(idx.Auth.Scopes, " "))
+			fmt.Fprintf(stdout, "Scopes:     %s\n", render.Line(strings.Join(idx.Auth.Scopes, " "), 0))
 		}
 	}
 	fmt.Fprintln(stdout, "Status:     valid")
