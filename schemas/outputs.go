@@ -151,3 +151,16 @@ type ReleasesOutput struct {
 	Releases []Release `json:"releases"`
 	Page
 }
+
+// MarkTruncated sets Truncated; the tools call it when the whole text
+// result had to be cut.
+func (p *Page) MarkTruncated() { p.Truncated = true }
+
+// MarkTruncated sets Truncated.
+func (o *WhoamiOutput) MarkTruncated() { o.Truncated = true }
+
+// MarkTruncated sets Truncated.
+func (o *IssueDetail) MarkTruncated() { o.Truncated = true }
+
+// MarkTruncated sets Truncated.
+func (o *ResolveOutput) MarkTruncated() { o.Truncated = true }

@@ -205,33 +205,43 @@ func TestHugeEventIsCappedWithANote(t *testing.T) {
 }
 
 func TestHugeTitlesAreCapped(t *testing.T) {
-	data := sentrytest.DemoData()
-	org := data.Orgs[0]
-	data.AddIssues(org.Slug, org.Projects[0].Slug, 100)
-	for _, is := range org.Issues[len(org.Issues)-100:] {
-		is.Title = strings.Repeat("T", 150_000)
-	}
-	h := newHarness(t, setup{data: data})
-	var out schemas.IssuesOutput
-	res := h.call("list_issues", map[string]any{"organization": "acme", "limit": 100})
-	structured(t, res, &out)
-	whole, _ := json.Marshal(res)
-	sc, _ := json.Marshal(res.StructuredContent)
-	t.Logf("100 titles of 150 kB: list_issues result %d bytes (text %d, structuredContent %d), %d issues in structured", len(whole), len(text(res)), len(sc), len(out.Issues))
-	if len(whole) > 64<<10 {
-		t.Errorf("list_issues result is %d bytes, budget 64 KB", len(whole))
-	}
-	if !out.Truncated {
-		t.Error("structured truncated is not set")
-	}
-	if !strings.Contains(text(res), "chars)") {
-		t.Error("text lacks the note of a title cut")
-	}
-	if !strings.Contains(text(res), render.Ellipsis+" output cut at 31 KB") {
-		t.Error("text lacks the note of the text cut")
-	}
-	if l := strings.Split(text(res), "\n"); !strings.HasPrefix(l[len(l)-1], "More results: call again with cursor=") {
-		t.Errorf("the cursor line should survive the cut, last line %q", l[len(l)-1])
+	for _, tt := range []struct {
+		name  string
+		title string
+		note  string // the text's cut note
+	}{
+		{"100 titles of 150 kB", strings.Repeat("T", 150_000), " output cut at 31 KB"},
+		// JSON turns each < into six bytes: the text is cut again.
+		{"100 titles of 20 kB of <", strings.Repeat("<", 20_000), " output cut at "},
+	} {
+		data := sentrytest.DemoData()
+		org := data.Orgs[0]
+		data.AddIssues(org.Slug, org.Projects[0].Slug, 100)
+		for _, is := range org.Issues[len(org.Issues)-100:] {
+			is.Title = tt.title
+		}
+		h := newHarness(t, setup{data: data})
+		var out schemas.IssuesOutput
+		res := h.call("list_issues", map[string]any{"organization": "acme", "limit": 100})
+		structured(t, res, &out)
+		whole, _ := json.Marshal(res)
+		sc, _ := json.Marshal(res.StructuredContent)
+		t.Logf("%s: list_issues result %d bytes (text %d, structuredContent %d), %d issues in structured", tt.name, len(whole), len(text(res)), len(sc), len(out.Issues))
+		if len(whole) > 64<<10 {
+			t.Errorf("%s: list_issues result is %d bytes, budget 64 KB", tt.name, len(whole))
+		}
+		if !out.Truncated {
+			t.Errorf("%s: structured truncated is not set", tt.name)
+		}
+		if !strings.Contains(text(res), "chars)") {
+			t.Errorf("%s: text lacks the note of a title cut", tt.name)
+		}
+		if !strings.Contains(text(res), render.Ellipsis+tt.note) {
+			t.Errorf("%s: text lacks the note of the text cut", tt.name)
+		}
+		if l := strings.Split(text(res), "\n"); !strings.HasPrefix(l[len(l)-1], "More results: call again with cursor=") {
+			t.Errorf("%s: the cursor line should survive the cut, last line %q", tt.name, l[len(l)-1])
+		}
 	}
 }
 

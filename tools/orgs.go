@@ -198,7 +198,7 @@ func finishList(b *render.Builder, pg *schemas.Page) string {
 	text := strings.TrimRight(b.String(), "\n")
 	pg.Truncated = pg.Truncated || b.Truncated()
 	if pg.NextCursor != "" {
-		text += fmt.Sprintf("\nMore results: call again with cursor=%q.", line(pg.NextCursor, capCursor))
+		text += fmt.Sprintf("\n%s%q.", moreResults, line(pg.NextCursor, capCursor))
 	}
 	return text
 }

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
@@ -25,10 +26,42 @@ const (
 	maxExceptions = 5  // chained exceptions kept, the last (raised) ones
 	maxProjects   = 20 // projects listed per release
 
-	// structuredMax bounds a structured result, as JSON; with the text's
-	// render.DefaultMax the whole result stays under 64 KB.
+	// structuredMax bounds a structured result, as JSON; textJSONMax bounds
+	// the text as JSON (render.DefaultMax bounds its bytes, but JSON turns
+	// each <, > and & into six bytes and doubles backslashes). Together the
+	// whole result stays under 64 KB.
 	structuredMax = 28 << 10
+	textJSONMax   = 34 << 10
 )
+
+// moreResults starts the line finishList ends a list's text with.
+const moreResults = "More results: call again with cursor="
+
+// fitTextJSON cuts text again, with a render.Builder and its note, when its
+// JSON encoding is over textJSONMax; a last moreResults line is kept. It
+// reports whether it cut.
+func fitTextJSON(text string) (string, bool) {
+	n := jsonSize(text)
+	if n <= textJSONMax {
+		return text, false
+	}
+	body, tail := text, ""
+	if i := strings.LastIndexByte(text, '\n'); i >= 0 && strings.HasPrefix(text[i+1:], moreResults) {
+		body, tail = text[:i], text[i:]
+	}
+	for size := len(body); n > textJSONMax && size > 1; {
+		size = int(int64(size) * textJSONMax / int64(n) * 9 / 10)
+		if size >= 1<<10 {
+			size &^= 1<<10 - 1 // whole KB, so the note reads "cut at 5 KB"
+		}
+		size = max(size, 1) // Max 0 would mean the default
+		b := render.Builder{Max: size}
+		b.WriteString(body)
+		text = strings.TrimRight(b.String(), "\n") + tail
+		n = jsonSize(text)
+	}
+	return text, true
+}
 
 // line renders one untrusted single-line field for text.
 func line(s string, max int) string { return render.Line(s, max) }
