@@ -45,7 +45,7 @@ func whoamiTool() Tool {
 		var b render.Builder
 		if p.Problem != "" {
 			// Nothing to ask Sentry: say what is wrong and how to fix it.
-			fmt.Fprintf(&b, "Not signed in to %s: %s\n", out.Host, p.Problem)
+			fmt.Fprintf(&b, "Not signed in to %s: %s\n", out.Host, line(p.Problem, capText)) // may quote Sentry
 		} else {
 			idx, _, err := d.Client.Whoami(ctx)
 			if err != nil {

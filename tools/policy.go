@@ -110,7 +110,7 @@ func (p *Policy) Check(pr *Principal, t *Tool) *Refusal {
 	case !t.ReadOnly && pr.Grant.ReadOnly():
 		return &Refusal{"read-only", fmt.Sprintf("%s is disabled: this server runs read-only (--read-only / SENTRY_MCP_READ_ONLY)", t.Name)}
 	case len(t.Scopes) > 0 && pr.Problem != "":
-		return &Refusal{"no credentials", fmt.Sprintf("%s is unavailable: %s", t.Name, pr.Problem)}
+		return &Refusal{"no credentials", fmt.Sprintf("%s is unavailable: %s", t.Name, line(pr.Problem, capText))}
 	case !pr.Grant.Allows(t.Scopes):
 		return &Refusal{"needs " + strings.Join(t.Scopes, " or "), fmt.Sprintf("%s needs the Sentry scope %s, which this server's grant does not include (granted: %s). Sign in with that scope, or widen --scopes / SENTRY_MCP_SCOPES",
 			t.Name, strings.Join(auth.Accepting(t.Scopes), " or "), orNone(pr.Grant.Scopes()))}
