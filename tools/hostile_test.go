@@ -261,3 +261,57 @@ func TestHugeErrorDetailIsCapped(t *testing.T) {
 		t.Errorf("the detail was not rendered as one line of data: %.300q", text(res))
 	}
 }
+
+// The frames nearest the crash stay in the text however much the rest of
+// the event holds: long tags, a chain of exceptions with long frames.
+func TestCrashFramesSurviveAHeavyEvent(t *testing.T) {
+	data := sentrytest.DemoData()
+	org := data.Orgs[0]
+	data.AddIssues(org.Slug, org.Projects[0].Slug, 1)
+	is := org.Issues[len(org.Issues)-1]
+	ev := is.Events[0]
+	wide := strings.Repeat("😀", 1000) // four bytes each, shown as themselves
+	var tags []any
+	for i := 0; i < 20; i++ {
+		tags = append(tags, map[string]any{"key": fmt.Sprintf("tag%d", i), "value": wide})
+	}
+	ev["tags"] = tags
+	is.Title, is.Culprit = wide, wide
+	var chain []any
+	for e := 0; e < 8; e++ {
+		var frames []any
+		narrow := wide[:4*300]
+		for i := 0; i < 200; i++ {
+			frames = append(frames, map[string]any{"filename": fmt.Sprintf("app/%d/%s.py", e, narrow), "function": fmt.Sprintf("fn_%d_%d_%s", e, i, narrow),
+				"lineNo": i + 1, "inApp": true, "context": []any{[]any{i + 1, narrow}}})
+		}
+		chain = append(chain, map[string]any{"type": fmt.Sprintf("Error%d", e), "value": strings.Repeat(wide+"\n", 50),
+			"stacktrace": map[string]any{"frames": frames}})
+	}
+	for _, en := range ev["entries"].([]any) {
+		if en := en.(map[string]any); en["type"] == "exception" {
+			en["data"].(map[string]any)["values"] = chain
+		}
+	}
+	h := newHarness(t, setup{data: data})
+	var d schemas.IssueDetail
+	res := h.call("get_issue", map[string]any{"issue": is.ID, "organization": "acme"})
+	structured(t, res, &d)
+	whole, _ := json.Marshal(res)
+	t.Logf("heavy event: get_issue result %d bytes (text %d)", len(whole), len(text(res)))
+	if len(whole) > 64<<10 {
+		t.Errorf("get_issue result is %d bytes, budget 64 KB", len(whole))
+	}
+	if !strings.Contains(text(res), "fn_7_199_") {
+		t.Errorf("the frame nearest the crash is not in the text")
+	}
+	if !strings.Contains(text(res), render.More(3, "exception", "exceptions")) {
+		t.Errorf("text lacks the note of exceptions left out")
+	}
+	if !d.Truncated {
+		t.Error("structured truncated is not set")
+	}
+	if x := d.Event.Exceptions; len(x) == 0 || len(x[len(x)-1].Frames) == 0 || !strings.HasPrefix(x[len(x)-1].Frames[len(x[len(x)-1].Frames)-1].Function, "fn_7_199_") {
+		t.Errorf("structured output lost the frame nearest the crash")
+	}
+}

@@ -465,18 +465,20 @@ func renderDetail(d *schemas.IssueDetail, cuts detailCuts) (string, bool) {
 		fmt.Fprintf(&b, "URL: %s\n", d.Permalink) // checked by render.Link
 	}
 	if len(d.Tags) > 0 {
-		b.WriteString("Tags:")
+		var tags strings.Builder
+		tags.WriteString("Tags:")
 		for i, t := range d.Tags {
 			if i > 0 {
-				b.WriteString(";")
+				tags.WriteString(";")
 			}
 			vals := make([]string, len(t.Top))
 			for j, v := range t.Top {
 				vals[j] = line(v, capName+8)
 			}
-			fmt.Fprintf(&b, " %s=%s", line(t.Key, capSlug), strings.Join(vals, ", "))
+			fmt.Fprintf(&tags, " %s=%s", line(t.Key, capSlug), strings.Join(vals, ", "))
 		}
-		b.WriteString("\n")
+		// Escaped already; Line only caps the whole line.
+		b.WriteString(line(tags.String(), capTags) + "\n")
 	}
 	e := d.Event
 	if e == nil {
@@ -489,7 +491,7 @@ func renderDetail(d *schemas.IssueDetail, cuts detailCuts) (string, bool) {
 	}
 	b.WriteString("\n")
 	if e.Message != "" {
-		writeValue(&b, "Message", e.Message, "")
+		writeValue(&b, "Message", e.Message, "", capBlock)
 	}
 	if cuts.exceptions > 0 {
 		fmt.Fprintf(&b, "%s (earlier in the chain, not shown)\n", render.More(cuts.exceptions, "exception", "exceptions"))
@@ -499,34 +501,66 @@ func renderDetail(d *schemas.IssueDetail, cuts detailCuts) (string, bool) {
 		if x.Handled != nil && !*x.Handled {
 			suffix = " (unhandled)"
 		}
-		writeValue(&b, line(x.Type, capText), x.Value, suffix)
+		// The last exception is the one raised: it gets the larger share,
+		// so the frames nearest the crash fit in the text whatever the
+		// earlier ones hold.
+		valueMax, stackMax := capBlock, lastStackText
+		if i < len(e.Exceptions)-1 {
+			valueMax, stackMax = chainedValueText, chainedStackText
+		}
+		writeValue(&b, line(x.Type, capText), x.Value, suffix, valueMax)
 		b.WriteString("Stack (most recent call last):\n")
-		if i < len(cuts.frames) && cuts.frames[i] > 0 {
-			fmt.Fprintf(&b, "  %s (older calls, not shown)\n", render.More(cuts.frames[i], "frame", "frames"))
+		hidden := 0
+		if i < len(cuts.frames) {
+			hidden = cuts.frames[i]
 		}
-		for _, f := range x.Frames {
-			if f.Omitted > 0 {
-				fmt.Fprintf(&b, "  … %d library frame(s)\n", f.Omitted)
-				continue
-			}
-			fmt.Fprintf(&b, "  %s:%d in %s\n", line(f.File, capName), f.Line, line(f.Function, capName))
-			if f.Code != "" {
-				fmt.Fprintf(&b, "    > %s\n", line(f.Code, capCode))
-			}
-		}
+		writeStack(&b, x.Frames, hidden, stackMax)
 	}
 	return strings.TrimRight(b.String(), "\n"), b.Truncated()
+}
+
+// writeStack writes frames, oldest first, keeping those nearest the crash
+// that fit in max bytes; a note counts the older frames not shown (hidden
+// of them were left out before).
+func writeStack(w io.Writer, frames []schemas.Frame, hidden, budget int) {
+	text := make([]string, len(frames))
+	start, used := len(frames), 0
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		if f.Omitted > 0 {
+			text[i] = fmt.Sprintf("  … %d library frame(s)\n", f.Omitted)
+		} else {
+			text[i] = fmt.Sprintf("  %s:%d in %s\n", line(f.File, capFrame), f.Line, line(f.Function, capFrame))
+			if f.Code != "" {
+				text[i] += fmt.Sprintf("    > %s\n", line(f.Code, capFrame))
+			}
+		}
+		if used+len(text[i]) > budget && start < len(frames) {
+			break
+		}
+		used += len(text[i])
+		start = i
+	}
+	for _, f := range frames[:start] {
+		hidden += max(f.Omitted, 1)
+	}
+	if hidden > 0 {
+		fmt.Fprintf(w, "  %s (older calls, not shown)\n", render.More(hidden, "frame", "frames"))
+	}
+	for _, t := range text[start:] {
+		io.WriteString(w, t)
+	}
 }
 
 // writeValue writes an untrusted value after its label: on the same line
 // when it is one line, else as a block indented under the label, so no
 // line of it stands on its own.
-func writeValue(w io.Writer, label, value, suffix string) {
+func writeValue(w io.Writer, label, value, suffix string, max int) {
 	if !strings.Contains(value, "\n") {
-		fmt.Fprintf(w, "%s: %s%s\n", label, line(value, capBlock), suffix)
+		fmt.Fprintf(w, "%s: %s%s\n", label, line(value, max), suffix)
 		return
 	}
-	fmt.Fprintf(w, "%s%s:\n%s\n", label, suffix, render.Block(value, "    ", capBlock, blockLines))
+	fmt.Fprintf(w, "%s%s:\n%s\n", label, suffix, render.Block(value, "    ", max, blockLines))
 }
 
 func orDash(s string) string {

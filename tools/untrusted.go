@@ -21,6 +21,16 @@ const (
 	capDetail = 300     // Sentry's error detail quoted in a tool error
 	capCursor = 256     // a pagination cursor
 
+	// get_issue's text: the whole tags line, a frame's file, function and
+	// code (runes). The raised exception gets the most room (value, stack
+	// in bytes), the earlier ones of a chain less, so that the frames
+	// nearest the crash stay within render.DefaultMax.
+	capTags          = 600
+	capFrame         = 120
+	lastStackText    = 10 << 10
+	chainedStackText = 1 << 10
+	chainedValueText = 512
+
 	blockLines    = 40 // lines of a multi-line value shown
 	maxFrames     = 50 // frame entries kept per exception, those nearest the crash
 	maxExceptions = 5  // chained exceptions kept, the last (raised) ones
