@@ -25,7 +25,7 @@ const (
 	// code (runes). The raised exception gets the most room (value, stack
 	// in bytes), the earlier ones of a chain less, so that the frames
 	// nearest the crash stay within render.DefaultMax.
-	capTags          = 600
+	capTags          = 800
 	capFrame         = 120
 	lastStackText    = 10 << 10
 	chainedStackText = 1 << 10
