@@ -11,7 +11,8 @@ for target in \
 	"./sentry FuzzParseIssueRef" \
 	"./sentry FuzzParseLinkHeader" \
 	"./auth FuzzScopes" \
-	"./tools FuzzToolArguments"; do
+	"./tools FuzzToolArguments" \
+	"./tools FuzzSentryDataIsInert"; do
 	set -- $target
 	echo "fuzz: $2 ($1) for $t"
 	go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "$t" 2>&1 | grep -v '^fuzz: elapsed' 
