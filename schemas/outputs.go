@@ -3,6 +3,8 @@ package schemas
 // Page is embedded in every list output.
 type Page struct {
 	NextCursor string `json:"next_cursor,omitempty"`
+	// Truncated is set when over-long values, items or the text were cut.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // WhoamiOutput is whoami's output.
@@ -15,6 +17,7 @@ type WhoamiOutput struct {
 	Organization  string   `json:"organization,omitempty"`
 	EnabledTools  []string `json:"enabled_tools"`
 	DisabledTools []string `json:"disabled_tools,omitempty"`
+	Truncated     bool     `json:"truncated,omitempty"`
 }
 
 // Person is a Sentry user.
@@ -83,6 +86,8 @@ type IssueDetail struct {
 	LastRelease  string      `json:"last_release,omitempty"`
 	Tags         []Tag       `json:"tags,omitempty"`
 	Event        *EventBrief `json:"latest_event,omitempty"`
+	// Truncated is set when over-long values, frames or the text were cut.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Tag is a tag with its most frequent values (with their share), or the
@@ -128,6 +133,7 @@ type ResolveOutput struct {
 	InRelease     string `json:"in_release,omitempty"`
 	Permalink     string `json:"permalink,omitempty"`
 	Attempts      int    `json:"attempts,omitempty"`
+	Truncated     bool   `json:"truncated,omitempty"`
 }
 
 // Release is one release.
@@ -145,3 +151,16 @@ type ReleasesOutput struct {
 	Releases []Release `json:"releases"`
 	Page
 }
+
+// MarkTruncated sets Truncated; the tools call it when the whole text
+// result had to be cut.
+func (p *Page) MarkTruncated() { p.Truncated = true }
+
+// MarkTruncated sets Truncated.
+func (o *WhoamiOutput) MarkTruncated() { o.Truncated = true }
+
+// MarkTruncated sets Truncated.
+func (o *IssueDetail) MarkTruncated() { o.Truncated = true }
+
+// MarkTruncated sets Truncated.
+func (o *ResolveOutput) MarkTruncated() { o.Truncated = true }

@@ -12,6 +12,7 @@ for target in \
 	"./sentry FuzzParseLinkHeader" \
 	"./auth FuzzScopes" \
 	"./tools FuzzToolArguments" \
+	"./tools FuzzSentryDataIsInert" \
 	"./tools/render FuzzLine" \
 	"./tools/render FuzzBlock" \
 	"./tools/render FuzzLink"; do

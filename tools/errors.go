@@ -57,9 +57,9 @@ func describe(tool string, scopes []string, err error) string {
 	case errors.As(err, &ue):
 		return ue.msg
 	case errors.As(err, &te):
-		return "Cannot authenticate to Sentry: " + te.Error()
+		return "Cannot authenticate to Sentry: " + line(te.Error(), capDetail)
 	case errors.As(err, &ia):
-		return "Invalid argument: " + ia.Error() + "."
+		return "Invalid argument: " + line(ia.Error(), capText) + "."
 	case errors.As(err, &se):
 		msg = describeStatus(tool, scopes, se, err)
 	case errors.Is(err, context.Canceled):
@@ -71,13 +71,14 @@ func describe(tool string, scopes []string, err error) string {
 	case errors.As(err, &de):
 		return fmt.Sprintf("Sentry answered %s %s with something that is not the expected JSON. Check that --url / SENTRY_URL points at a Sentry instance.", de.Method, de.Path)
 	default:
-		return "Error: " + err.Error()
+		return "Error: " + line(err.Error(), capText)
 	}
 	return msg
 }
 
 func describeStatus(tool string, scopes []string, e *sentry.Error, err error) string {
-	detail := strings.TrimSuffix(e.Detail, ".")
+	// Sentry's detail can echo what was sent or stored; quote it as data.
+	detail := line(strings.TrimSuffix(e.Detail, "."), capDetail)
 	switch {
 	case e.StatusCode == 400:
 		return fmt.Sprintf("Sentry rejected the request: %s. Check the arguments (search syntax, period, cursor).", detail)

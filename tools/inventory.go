@@ -13,6 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/sentry-mcp/sentry-mcp/sentry"
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 // Config is what an inventory is built from, once per process.
@@ -174,7 +175,7 @@ func (inv *Inventory) Call(ctx context.Context, name string, args json.RawMessag
 	t := inv.Tool(name)
 	if t == nil || !inv.deps.Policy.Selected(name) {
 		enabled, _ := inv.deps.Policy.Enabled(pr)
-		return errorText(fmt.Sprintf("Unknown tool %q. Tools you can call here: %s.", clip(name, 64), orNone(enabled)))
+		return errorText(fmt.Sprintf("Unknown tool %q. Tools you can call here: %s.", line(name, 64), orNone(enabled)))
 	}
 	if r := inv.deps.Policy.Check(pr, t); r != nil {
 		return errorText(r.Error())
@@ -208,6 +209,7 @@ func (inv *Inventory) Instructions(org string) string {
 	if org != "" {
 		fmt.Fprintf(&b, "\nThis server is pinned to organization %q.", org)
 	}
+	b.WriteString("\n" + render.Notice)
 	return b.String()
 }
 
@@ -274,12 +276,4 @@ func validate(name string, validator *jsonschema.Schema, args json.RawMessage) s
 	}
 	walk(ve)
 	return fmt.Sprintf("Invalid arguments for %s: %s. See the tool's input schema.", name, strings.Join(msgs, "; "))
-}
-
-// clip shortens s for quoting in an error message.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return clipText(s, n)
 }

@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sentry-mcp/sentry-mcp/schemas"
 	"github.com/sentry-mcp/sentry-mcp/sentry"
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 func listIssuesTool() Tool {
@@ -55,19 +57,27 @@ func listIssuesTool() Tool {
 		if resp.Page.Hits >= 0 {
 			out.Hits = resp.Page.Hits
 		}
-		var b strings.Builder
+		b := listBuilder()
 		for _, is := range issues {
 			s := summary(is)
 			out.Issues = append(out.Issues, s)
-			writeSummaryLine(&b, s)
+			writeSummaryLine(b, s)
 		}
 		switch {
 		case len(issues) == 0:
-			fmt.Fprintf(&b, "No issues match %q.\n", opt.Query)
+			fmt.Fprintf(b, "No issues match %q.\n", line(opt.Query, capText))
 		case out.Hits > 0:
-			fmt.Fprintf(&b, "%d of %d matching issues.\n", len(issues), out.Hits)
+			fmt.Fprintf(b, "%d of %d matching issues.\n", len(issues), out.Hits)
 		}
-		return out, finishList(&b, out.NextCursor), nil
+		text := finishList(b, &out.Page)
+		var cut bool
+		out.Issues, cut = fitList(out.Issues, capText, clipSummary, func(items []schemas.IssueSummary) int {
+			c := *out
+			c.Issues = items
+			return jsonSize(&c)
+		})
+		out.Truncated = out.Truncated || cut
+		return out, text, nil
 	})
 }
 
@@ -86,16 +96,32 @@ func summary(is sentry.Issue) schemas.IssueSummary {
 	return s
 }
 
-func writeSummaryLine(b *strings.Builder, s schemas.IssueSummary) {
-	fmt.Fprintf(b, "%s [%s, %s] %s", s.ShortID, s.Status, s.Level, s.Title)
+// clipSummary cuts an issue summary's strings for structured output; max
+// lowers the caps of the free-text fields (title, culprit, assignee).
+func clipSummary(s schemas.IssueSummary, max int, cut *bool) schemas.IssueSummary {
+	s.ID = clip(s.ID, capSlug, cut)
+	s.ShortID = clip(s.ShortID, capSlug, cut)
+	s.Title = clip(s.Title, min(max, capText), cut)
+	s.Culprit = clip(s.Culprit, min(max, capText), cut)
+	s.Status = clip(s.Status, capSlug, cut)
+	s.Level = clip(s.Level, capSlug, cut)
+	s.FirstSeen = clip(s.FirstSeen, capSlug, cut)
+	s.LastSeen = clip(s.LastSeen, capSlug, cut)
+	s.Project = clip(s.Project, capSlug, cut)
+	s.Assignee = clip(s.Assignee, min(max, capName), cut)
+	return s
+}
+
+func writeSummaryLine(b io.Writer, s schemas.IssueSummary) {
+	fmt.Fprintf(b, "%s [%s, %s] %s", line(s.ShortID, capSlug), line(s.Status, capSlug), line(s.Level, capSlug), line(s.Title, capText))
 	if s.Culprit != "" {
-		fmt.Fprintf(b, " (%s)", s.Culprit)
+		fmt.Fprintf(b, " (%s)", line(s.Culprit, capName))
 	}
-	fmt.Fprintf(b, " - %s, %s, last seen %s", plural(s.Count, "event", "events"), plural(s.UserCount, "user", "users"), shortTime(s.LastSeen))
+	fmt.Fprintf(b, " - %s, %s, last seen %s", plural(s.Count, "event", "events"), plural(s.UserCount, "user", "users"), line(shortTime(s.LastSeen), capSlug))
 	if s.Assignee != "" {
-		fmt.Fprintf(b, ", assigned to %s", s.Assignee)
+		fmt.Fprintf(b, ", assigned to %s", line(s.Assignee, capName))
 	}
-	fmt.Fprintf(b, ", id %s\n", s.ID)
+	fmt.Fprintf(b, ", id %s\n", line(s.ID, capSlug))
 }
 
 // shortTime trims Sentry timestamps to the minute: 2026-11-28T10:15Z.
@@ -174,8 +200,12 @@ func getIssueTool() Tool {
 		if evErr != nil && sentry.StatusCode(evErr) != 404 {
 			return nil, "", evErr
 		}
-		det := detail(is, ev)
-		return det, renderDetail(det), nil
+		det, cuts := detail(is, ev)
+		det.Permalink = d.sentryLink(det.Permalink) // only a link into this Sentry is shown
+		text, textCut := renderDetail(det, cuts)
+		fitDetail(det)
+		det.Truncated = det.Truncated || textCut || cuts.any()
+		return det, text, nil
 	})
 }
 
@@ -183,10 +213,30 @@ func getIssueTool() Tool {
 const (
 	maxTags      = 10
 	maxTopValues = 3
-	maxCodeLen   = 160
 )
 
-func detail(is *sentry.Issue, ev *sentry.Event) *schemas.IssueDetail {
+// detailCuts records what detail left out, for the text's notes.
+type detailCuts struct {
+	exceptions int   // earliest chained exceptions not kept
+	frames     []int // per kept exception, the oldest frames not kept
+}
+
+func (c detailCuts) any() bool {
+	if c.exceptions > 0 {
+		return true
+	}
+	for _, n := range c.frames {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// detail builds get_issue's output with its lists bounded (tags, chained
+// exceptions, frames) but its strings whole: the text renders them with
+// their caps, then fitDetail cuts them for the structured result.
+func detail(is *sentry.Issue, ev *sentry.Event) (*schemas.IssueDetail, detailCuts) {
 	d := &schemas.IssueDetail{IssueSummary: summary(*is), Substatus: is.Substatus, Permalink: is.Permalink}
 	if is.FirstRelease != nil {
 		d.FirstRelease = is.FirstRelease.Version
@@ -198,10 +248,11 @@ func detail(is *sentry.Issue, ev *sentry.Event) *schemas.IssueDetail {
 	if d.Tags == nil && ev != nil {
 		d.Tags = eventTags(ev.Tags)
 	}
+	var cuts detailCuts
 	if ev != nil {
-		d.Event = eventBrief(ev)
+		d.Event, cuts = eventBrief(ev)
 	}
-	return d
+	return d, cuts
 }
 
 // issueTags summarises the issue's tags by their most frequent values, when
@@ -223,6 +274,8 @@ func issueTags(in []sentry.TagSummary) []schemas.Tag {
 			if val == "" {
 				val = v.Name
 			}
+			var cut bool
+			val = clip(val, capName, &cut)
 			if t.TotalValues > 0 {
 				val += " (" + strconv.FormatInt(int64(v.Count)*100/int64(t.TotalValues), 10) + "%)"
 			}
@@ -240,7 +293,8 @@ func eventTags(in []sentry.EventTag) []schemas.Tag {
 		if len(out) == maxTags || t.Key == "" || skipTag[t.Key] {
 			continue
 		}
-		out = append(out, schemas.Tag{Key: t.Key, Top: []string{clipText(t.Value, 100)}})
+		var cut bool
+		out = append(out, schemas.Tag{Key: t.Key, Top: []string{clip(t.Value, capName, &cut)}})
 	}
 	return out
 }
@@ -248,7 +302,7 @@ func eventTags(in []sentry.EventTag) []schemas.Tag {
 // skipTag are tags shown elsewhere in the result.
 var skipTag = map[string]bool{"level": true, "release": true}
 
-func eventBrief(ev *sentry.Event) *schemas.EventBrief {
+func eventBrief(ev *sentry.Event) (*schemas.EventBrief, detailCuts) {
 	e := &schemas.EventBrief{ID: ev.EventID, Date: ev.DateCreated}
 	if e.ID == "" {
 		e.ID = ev.ID
@@ -256,27 +310,35 @@ func eventBrief(ev *sentry.Event) *schemas.EventBrief {
 	if ev.Release != nil {
 		e.Release = ev.Release.Version
 	}
+	var cuts detailCuts
 	excs := ev.Exceptions()
 	if len(excs) == 0 {
-		e.Message = clipText(ev.MessageText(), 500)
+		e.Message = ev.MessageText()
+	}
+	if n := len(excs) - maxExceptions; n > 0 {
+		// The last exception is the one raised; keep the end of the chain.
+		cuts.exceptions, excs = n, excs[n:]
 	}
 	for _, x := range excs {
-		xb := schemas.ExceptionBrief{Type: x.Type, Value: clipText(x.Value, 500)}
+		xb := schemas.ExceptionBrief{Type: x.Type, Value: x.Value}
 		if x.Mechanism != nil {
 			xb.Handled = x.Mechanism.Handled
 		}
+		hidden := 0
 		if x.Stacktrace != nil {
-			xb.Frames = collapseFrames(x.Stacktrace.Frames)
+			xb.Frames, hidden = collapseFrames(x.Stacktrace.Frames)
 		}
+		cuts.frames = append(cuts.frames, hidden)
 		e.Exceptions = append(e.Exceptions, xb)
 	}
-	return e
+	return e, cuts
 }
 
 // collapseFrames keeps in-app frames and folds each run of library frames
 // into one entry that counts them. Without any in-app frame, the last five
-// frames (nearest the crash) are kept.
-func collapseFrames(frames []sentry.Frame) []schemas.Frame {
+// frames (nearest the crash) are kept. Of the entries, the maxFrames nearest
+// the crash are returned, with how many frames the others held.
+func collapseFrames(frames []sentry.Frame) ([]schemas.Frame, int) {
 	anyInApp := false
 	for _, f := range frames {
 		anyInApp = anyInApp || f.InApp
@@ -306,89 +368,199 @@ func collapseFrames(frames []sentry.Frame) []schemas.Frame {
 		}
 		for _, c := range f.Context {
 			if c.Line == int64(f.LineNo) {
-				fr.Code = clipText(strings.TrimSpace(c.Code), maxCodeLen)
+				fr.Code = strings.TrimSpace(c.Code)
 			}
 		}
 		out = append(out, fr)
 	}
-	return out
+	hidden := 0
+	if n := len(out) - maxFrames; n > 0 {
+		for _, f := range out[:n] {
+			hidden += max(f.Omitted, 1)
+		}
+		out = out[n:]
+	}
+	return out, hidden
 }
 
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
+// fitDetail cuts get_issue's structured output to the field caps, then, if
+// it is still over structuredMax as JSON, keeps fewer frames, shorter
+// values and fewer exceptions until it fits.
+func fitDetail(d *schemas.IssueDetail) {
+	cut := &d.Truncated
+	d.IssueSummary = clipSummary(d.IssueSummary, capText, cut)
+	d.Substatus = clip(d.Substatus, capSlug, cut)
+	d.FirstRelease = clip(d.FirstRelease, capName, cut)
+	d.LastRelease = clip(d.LastRelease, capName, cut)
+	for i, t := range d.Tags {
+		top := make([]string, len(t.Top))
+		for j, v := range t.Top {
+			top[j] = clip(v, capName+8, cut)
+		}
+		d.Tags[i] = schemas.Tag{Key: clip(t.Key, capSlug, cut), Top: top}
 	}
-	cut := n
-	for cut > 0 && !utf8Start(s[cut]) {
-		cut--
+	e := d.Event
+	if e == nil {
+		return
 	}
-	return s[:cut] + "…"
+	e.ID = clip(e.ID, capSlug, cut)
+	e.Date = clip(e.Date, capSlug, cut)
+	e.Release = clip(e.Release, capName, cut)
+	clipEvent := func(valueMax, frameMax int) {
+		e.Message = clipBytes(e.Message, valueMax, cut)
+		for i := range e.Exceptions {
+			x := &e.Exceptions[i]
+			x.Type = clip(x.Type, capText, cut)
+			x.Value = clipBytes(x.Value, valueMax, cut)
+			if n := len(x.Frames) - frameMax; n > 0 {
+				x.Frames, *cut = x.Frames[n:], true
+			}
+			frames := make([]schemas.Frame, len(x.Frames))
+			for j, f := range x.Frames {
+				f.File = clip(f.File, capName, cut)
+				f.Function = clip(f.Function, capName, cut)
+				f.Code = clip(f.Code, capCode, cut)
+				frames[j] = f
+			}
+			x.Frames = frames
+		}
+	}
+	clipEvent(capBlock, maxFrames)
+	for _, step := range []struct{ value, frames int }{{capBlock, 25}, {1024, 12}, {1024, 6}, {256, 3}} {
+		if jsonSize(d) <= structuredMax {
+			return
+		}
+		clipEvent(step.value, step.frames)
+	}
+	for jsonSize(d) > structuredMax && len(e.Exceptions) > 1 {
+		e.Exceptions, *cut = e.Exceptions[1:], true
+	}
+	if jsonSize(d) > structuredMax {
+		d.Tags, *cut = nil, true
+	}
 }
 
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
-
-func renderDetail(d *schemas.IssueDetail) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s\n", d.ShortID, d.Title)
+// renderDetail is get_issue's text: every value from Sentry rendered as
+// data, the whole under render.DefaultMax. It reports whether the text was
+// cut.
+func renderDetail(d *schemas.IssueDetail, cuts detailCuts) (string, bool) {
+	var b render.Builder
+	fmt.Fprintf(&b, "%s: %s\n", line(d.ShortID, capSlug), line(d.Title, capText))
 	if d.Culprit != "" {
-		fmt.Fprintf(&b, "Culprit: %s\n", d.Culprit)
+		fmt.Fprintf(&b, "Culprit: %s\n", line(d.Culprit, capText))
 	}
-	status := d.Status
+	status := line(d.Status, capSlug)
 	if d.Substatus != "" {
-		status += " (" + d.Substatus + ")"
+		status += " (" + line(d.Substatus, capSlug) + ")"
 	}
-	fmt.Fprintf(&b, "Status: %s, level %s, project %s, id %s\n", status, d.Level, d.Project, d.ID)
-	fmt.Fprintf(&b, "Events: %d, users: %d, first seen %s, last seen %s\n", d.Count, d.UserCount, shortTime(d.FirstSeen), shortTime(d.LastSeen))
+	fmt.Fprintf(&b, "Status: %s, level %s, project %s, id %s\n", status, line(d.Level, capSlug), line(d.Project, capSlug), line(d.ID, capSlug))
+	fmt.Fprintf(&b, "Events: %d, users: %d, first seen %s, last seen %s\n", d.Count, d.UserCount, line(shortTime(d.FirstSeen), capSlug), line(shortTime(d.LastSeen), capSlug))
 	if d.FirstRelease != "" || d.LastRelease != "" {
-		fmt.Fprintf(&b, "Releases: first %s, last %s\n", orDash(d.FirstRelease), orDash(d.LastRelease))
+		fmt.Fprintf(&b, "Releases: first %s, last %s\n", line(orDash(d.FirstRelease), capName), line(orDash(d.LastRelease), capName))
 	}
 	if d.Assignee != "" {
-		fmt.Fprintf(&b, "Assigned to: %s\n", d.Assignee)
+		fmt.Fprintf(&b, "Assigned to: %s\n", line(d.Assignee, capName))
 	}
 	if d.Permalink != "" {
-		fmt.Fprintf(&b, "URL: %s\n", d.Permalink)
+		fmt.Fprintf(&b, "URL: %s\n", d.Permalink) // checked by render.Link
 	}
 	if len(d.Tags) > 0 {
-		b.WriteString("Tags:")
+		var tags strings.Builder
+		tags.WriteString("Tags:")
 		for i, t := range d.Tags {
 			if i > 0 {
-				b.WriteString(";")
+				tags.WriteString(";")
 			}
-			fmt.Fprintf(&b, " %s=%s", t.Key, strings.Join(t.Top, ", "))
+			vals := make([]string, len(t.Top))
+			for j, v := range t.Top {
+				vals[j] = line(v, capName+8)
+			}
+			fmt.Fprintf(&tags, " %s=%s", line(t.Key, capSlug), strings.Join(vals, ", "))
 		}
-		b.WriteString("\n")
+		// Escaped already; Line only caps the whole line.
+		b.WriteString(line(tags.String(), capTags) + "\n")
 	}
 	e := d.Event
 	if e == nil {
 		b.WriteString("No event is stored for this issue.")
-		return b.String()
+		return b.String(), b.Truncated()
 	}
-	fmt.Fprintf(&b, "Latest event %s at %s", e.ID, shortTime(e.Date))
+	fmt.Fprintf(&b, "Latest event %s at %s", line(e.ID, capSlug), line(shortTime(e.Date), capSlug))
 	if e.Release != "" {
-		fmt.Fprintf(&b, " in release %s", e.Release)
+		fmt.Fprintf(&b, " in release %s", line(e.Release, capName))
 	}
 	b.WriteString("\n")
 	if e.Message != "" {
-		fmt.Fprintf(&b, "Message: %s\n", e.Message)
+		writeValue(&b, "Message", e.Message, "", capBlock)
 	}
-	for _, x := range e.Exceptions {
-		fmt.Fprintf(&b, "%s: %s", x.Type, x.Value)
+	if cuts.exceptions > 0 {
+		fmt.Fprintf(&b, "%s (earlier in the chain, not shown)\n", render.More(cuts.exceptions, "exception", "exceptions"))
+	}
+	for i, x := range e.Exceptions {
+		suffix := ""
 		if x.Handled != nil && !*x.Handled {
-			b.WriteString(" (unhandled)")
+			suffix = " (unhandled)"
 		}
-		b.WriteString("\nStack (most recent call last):\n")
-		for _, f := range x.Frames {
-			if f.Omitted > 0 {
-				fmt.Fprintf(&b, "  … %d library frame(s)\n", f.Omitted)
-				continue
-			}
-			fmt.Fprintf(&b, "  %s:%d in %s\n", f.File, f.Line, f.Function)
-			if f.Code != "" {
-				fmt.Fprintf(&b, "    > %s\n", f.Code)
-			}
+		// The last exception is the one raised: it gets the larger share,
+		// so the frames nearest the crash fit in the text whatever the
+		// earlier ones hold.
+		valueMax, stackMax := capBlock, lastStackText
+		if i < len(e.Exceptions)-1 {
+			valueMax, stackMax = chainedValueText, chainedStackText
 		}
+		writeValue(&b, line(x.Type, capText), x.Value, suffix, valueMax)
+		b.WriteString("Stack (most recent call last):\n")
+		hidden := 0
+		if i < len(cuts.frames) {
+			hidden = cuts.frames[i]
+		}
+		writeStack(&b, x.Frames, hidden, stackMax)
 	}
-	return strings.TrimRight(b.String(), "\n")
+	return strings.TrimRight(b.String(), "\n"), b.Truncated()
+}
+
+// writeStack writes frames, oldest first, keeping those nearest the crash
+// that fit in max bytes; a note counts the older frames not shown (hidden
+// of them were left out before).
+func writeStack(w io.Writer, frames []schemas.Frame, hidden, budget int) {
+	text := make([]string, len(frames))
+	start, used := len(frames), 0
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		if f.Omitted > 0 {
+			text[i] = fmt.Sprintf("  … %d library frame(s)\n", f.Omitted)
+		} else {
+			text[i] = fmt.Sprintf("  %s:%d in %s\n", line(f.File, capFrame), f.Line, line(f.Function, capFrame))
+			if f.Code != "" {
+				text[i] += fmt.Sprintf("    > %s\n", line(f.Code, capFrame))
+			}
+		}
+		if used+len(text[i]) > budget && start < len(frames) {
+			break
+		}
+		used += len(text[i])
+		start = i
+	}
+	for _, f := range frames[:start] {
+		hidden += max(f.Omitted, 1)
+	}
+	if hidden > 0 {
+		fmt.Fprintf(w, "  %s (older calls, not shown)\n", render.More(hidden, "frame", "frames"))
+	}
+	for _, t := range text[start:] {
+		io.WriteString(w, t)
+	}
+}
+
+// writeValue writes an untrusted value after its label: on the same line
+// when it is one line, else as a block indented under the label, so no
+// line of it stands on its own.
+func writeValue(w io.Writer, label, value, suffix string, max int) {
+	if !strings.Contains(value, "\n") {
+		fmt.Fprintf(w, "%s: %s%s\n", label, line(value, max), suffix)
+		return
+	}
+	fmt.Fprintf(w, "%s%s:\n%s\n", label, suffix, render.Block(value, "    ", max, blockLines))
 }
 
 func orDash(s string) string {
@@ -419,7 +591,7 @@ func resolveIssueTool() Tool {
 				return nil, "", userErrorf("resolution in_release needs release (a version; list_releases shows them)")
 			}
 			upd.StatusDetails = map[string]any{"inRelease": in.Release}
-			how = " in release " + in.Release
+			how = " in release " + line(in.Release, capName)
 		}
 		if in.Release != "" && in.Resolution != "in_release" {
 			return nil, "", userErrorf("release is only used with resolution \"in_release\"")
@@ -432,19 +604,24 @@ func resolveIssueTool() Tool {
 		if err != nil {
 			return nil, "", issueNotFound(err, ref)
 		}
-		out := &schemas.ResolveOutput{ID: string(is.ID), ShortID: is.ShortID, Status: is.Status, Permalink: is.Permalink}
+		link := d.sentryLink(is.Permalink) // only a link into this Sentry is shown
+		out := &schemas.ResolveOutput{Permalink: link}
+		out.ID = clip(string(is.ID), capSlug, &out.Truncated)
+		out.ShortID = clip(is.ShortID, capSlug, &out.Truncated)
+		out.Status = clip(is.Status, capSlug, &out.Truncated)
 		out.InNextRelease, _ = is.StatusDetails["inNextRelease"].(bool)
-		out.InRelease, _ = is.StatusDetails["inRelease"].(string)
+		inRelease, _ := is.StatusDetails["inRelease"].(string)
+		out.InRelease = clip(inRelease, capName, &out.Truncated)
 		if resp.Attempts > 1 {
 			out.Attempts = resp.Attempts
 		}
-		text := fmt.Sprintf("%s is now %s%s.", is.ShortID, is.Status, how)
+		text := fmt.Sprintf("%s is now %s%s.", line(is.ShortID, capSlug), line(is.Status, capSlug), how)
 		if resp.Attempts > 1 {
 			// Safe because resolving is idempotent; said so the agent knows.
 			text += fmt.Sprintf(" (Sent %d times after transient errors; resolving twice is harmless.)", resp.Attempts)
 		}
-		if is.Permalink != "" {
-			text += " " + is.Permalink
+		if link != "" {
+			text += " " + link
 		}
 		return out, text, nil
 	})

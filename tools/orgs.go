@@ -7,6 +7,7 @@ import (
 
 	"github.com/sentry-mcp/sentry-mcp/schemas"
 	"github.com/sentry-mcp/sentry-mcp/sentry"
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 // organization returns the organization to use: the argument, checked
@@ -41,32 +42,38 @@ func whoamiTool() Tool {
 		for _, t := range disabled {
 			out.DisabledTools = append(out.DisabledTools, t.Name)
 		}
-		var b strings.Builder
+		var b render.Builder
 		if p.Problem != "" {
 			// Nothing to ask Sentry: say what is wrong and how to fix it.
-			fmt.Fprintf(&b, "Not signed in to %s: %s\n", out.Host, p.Problem)
+			fmt.Fprintf(&b, "Not signed in to %s: %s\n", out.Host, line(p.Problem, capText)) // may quote Sentry
 		} else {
 			idx, _, err := d.Client.Whoami(ctx)
 			if err != nil {
 				return nil, "", err
 			}
+			var user *schemas.Person
 			if idx.User != nil {
-				out.User = &schemas.Person{ID: string(idx.User.ID), Name: idx.User.Name, Email: idx.User.Email}
+				user = &schemas.Person{ID: string(idx.User.ID), Name: idx.User.Name, Email: idx.User.Email}
+				out.User = &schemas.Person{ID: clip(user.ID, capSlug, &out.Truncated), Name: clip(user.Name, capName, &out.Truncated), Email: clip(user.Email, capName, &out.Truncated)}
 			}
 			if idx.Auth != nil {
-				out.TokenScopes = idx.Auth.Scopes
+				scopes, more := render.Cap(idx.Auth.Scopes, 64)
+				for _, sc := range scopes {
+					out.TokenScopes = append(out.TokenScopes, clip(sc, capSlug, &out.Truncated))
+				}
+				out.Truncated = out.Truncated || more > 0
 			}
 			out.Granted = p.Grant.Scopes()
-			if out.User != nil {
-				fmt.Fprintf(&b, "Signed in to %s as %s", out.Host, out.User.Name)
-				if out.User.Email != "" {
-					fmt.Fprintf(&b, " <%s>", out.User.Email)
+			if user != nil {
+				fmt.Fprintf(&b, "Signed in to %s as %s", out.Host, line(user.Name, capName))
+				if user.Email != "" {
+					fmt.Fprintf(&b, " <%s>", line(user.Email, capName))
 				}
 				b.WriteString(".\n")
 			} else {
 				fmt.Fprintf(&b, "Not signed in to %s (no user for this token).\n", out.Host)
 			}
-			fmt.Fprintf(&b, "Token scopes: %s\n", orNone(out.TokenScopes))
+			fmt.Fprintf(&b, "Token scopes: %s\n", line(orNone(out.TokenScopes), capBlock))
 			if p.Grant.Known() {
 				fmt.Fprintf(&b, "Granted to this server: %s\n", orNone(out.Granted))
 			}
@@ -90,6 +97,7 @@ func whoamiTool() Tool {
 				fmt.Fprintf(&b, " %s (%s)", t.Name, t.Reason)
 			}
 		}
+		out.Truncated = out.Truncated || b.Truncated()
 		return out, b.String(), nil
 	})
 }
@@ -112,18 +120,24 @@ func listOrganizationsTool() Tool {
 			return nil, "", err
 		}
 		out := &schemas.OrganizationsOutput{Organizations: []schemas.Organization{}, Page: page(resp)}
-		var b strings.Builder
+		b := listBuilder()
 		for _, o := range orgs {
 			if p.Org != "" && !strings.EqualFold(o.Slug, p.Org) {
 				continue // the pin hides other organizations
 			}
 			out.Organizations = append(out.Organizations, schemas.Organization{Slug: o.Slug, Name: o.Name, ID: string(o.ID)})
-			fmt.Fprintf(&b, "%s  %s (id %s)\n", o.Slug, o.Name, o.ID)
+			fmt.Fprintf(b, "%s  %s (id %s)\n", line(o.Slug, capSlug), line(o.Name, capName), line(string(o.ID), capSlug))
 		}
 		if len(out.Organizations) == 0 {
 			b.WriteString("No organizations found.\n")
 		}
-		return out, finishList(&b, out.NextCursor), nil
+		text := finishList(b, &out.Page)
+		var cut bool
+		out.Organizations, cut = fitList(out.Organizations, capName, func(o schemas.Organization, max int, cut *bool) schemas.Organization {
+			return schemas.Organization{Slug: clip(o.Slug, min(max, capSlug), cut), Name: clip(o.Name, min(max, capName), cut), ID: clip(o.ID, capSlug, cut)}
+		}, func(items []schemas.Organization) int { c := *out; c.Organizations = items; return jsonSize(&c) })
+		out.Truncated = out.Truncated || cut
+		return out, text, nil
 	})
 }
 
@@ -145,20 +159,26 @@ func listProjectsTool() Tool {
 			return nil, "", subject(err, "list_organizations", "organization %q", org)
 		}
 		out := &schemas.ProjectsOutput{Projects: make([]schemas.Project, 0, len(projects)), Page: page(resp)}
-		var b strings.Builder
+		b := listBuilder()
 		for _, pj := range projects {
 			out.Projects = append(out.Projects, schemas.Project{Slug: pj.Slug, Name: pj.Name, ID: string(pj.ID), Platform: pj.Platform})
 			d.projects.Store(p.Key+"\x00"+org+"/"+pj.Slug, string(pj.ID))
-			fmt.Fprintf(&b, "%s  %s (id %s", pj.Slug, pj.Name, pj.ID)
+			fmt.Fprintf(b, "%s  %s (id %s", line(pj.Slug, capSlug), line(pj.Name, capName), line(string(pj.ID), capSlug))
 			if pj.Platform != "" {
-				fmt.Fprintf(&b, ", %s", pj.Platform)
+				fmt.Fprintf(b, ", %s", line(pj.Platform, capSlug))
 			}
 			b.WriteString(")\n")
 		}
 		if len(projects) == 0 {
 			b.WriteString("No projects found.\n")
 		}
-		return out, finishList(&b, out.NextCursor), nil
+		text := finishList(b, &out.Page)
+		var cut bool
+		out.Projects, cut = fitList(out.Projects, capName, func(pj schemas.Project, max int, cut *bool) schemas.Project {
+			return schemas.Project{Slug: clip(pj.Slug, min(max, capSlug), cut), Name: clip(pj.Name, min(max, capName), cut), ID: clip(pj.ID, capSlug, cut), Platform: clip(pj.Platform, min(max, capSlug), cut)}
+		}, func(items []schemas.Project) int { c := *out; c.Projects = items; return jsonSize(&c) })
+		out.Truncated = out.Truncated || cut
+		return out, text, nil
 	})
 }
 
@@ -169,12 +189,21 @@ func page(r *sentry.Response) schemas.Page {
 	return schemas.Page{NextCursor: r.Page.NextCursor}
 }
 
-// finishList ends a list's text with how to get more, when there is more.
-func finishList(b *strings.Builder, next string) string {
-	if next != "" {
-		fmt.Fprintf(b, "More results: call again with cursor=%q.", next)
+// listBuilder is a list's text builder; it leaves 1 KB of
+// render.DefaultMax for the line finishList adds, so that line is never cut.
+func listBuilder() *render.Builder {
+	return &render.Builder{Max: render.DefaultMax - 1<<10}
+}
+
+// finishList ends a list's text with how to get more, when there is more,
+// and records in pg whether the text was cut.
+func finishList(b *render.Builder, pg *schemas.Page) string {
+	text := strings.TrimRight(b.String(), "\n")
+	pg.Truncated = pg.Truncated || b.Truncated()
+	if pg.NextCursor != "" {
+		text += fmt.Sprintf("\n%s%q.", moreResults, line(pg.NextCursor, capCursor))
 	}
-	return strings.TrimRight(b.String(), "\n")
+	return text
 }
 
 // projectID resolves a project slug (or id) to its numeric id.

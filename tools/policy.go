@@ -118,7 +118,7 @@ func (r *Refusal) Error() string {
 	case refusedReadOnly:
 		return fmt.Sprintf("%s is disabled: this server runs read-only (--read-only / SENTRY_MCP_READ_ONLY)", t.Name)
 	case refusedCredentials:
-		return fmt.Sprintf("%s is unavailable: %s", t.Name, r.pr.Problem)
+		return fmt.Sprintf("%s is unavailable: %s", t.Name, line(r.pr.Problem, capText))
 	}
 	return fmt.Sprintf("%s needs the Sentry scope %s, which this server's grant does not include (granted: %s). Sign in with that scope, or widen --scopes / SENTRY_MCP_SCOPES",
 		t.Name, strings.Join(auth.Accepting(t.Scopes), " or "), orNone(r.pr.Grant.Scopes()))

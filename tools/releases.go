@@ -7,6 +7,7 @@ import (
 
 	"github.com/sentry-mcp/sentry-mcp/schemas"
 	"github.com/sentry-mcp/sentry-mcp/sentry"
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 func listReleasesTool() Tool {
@@ -35,28 +36,54 @@ func listReleasesTool() Tool {
 			return nil, "", subject(err, "list_organizations", "organization %q", org)
 		}
 		out := &schemas.ReleasesOutput{Releases: make([]schemas.Release, 0, len(rels)), Page: page(resp)}
-		var b strings.Builder
+		b := listBuilder()
 		for _, r := range rels {
 			rel := schemas.Release{Version: r.Version, Created: r.DateCreated, Released: r.DateReleased, NewIssues: int64(r.NewGroups)}
-			for _, p := range r.Projects {
+			projects, more := render.Cap(r.Projects, maxProjects)
+			for _, p := range projects {
 				rel.Projects = append(rel.Projects, p.Slug)
 			}
 			if r.LastDeploy != nil {
 				rel.LastDeploy = r.LastDeploy.Environment
 			}
 			out.Releases = append(out.Releases, rel)
-			fmt.Fprintf(&b, "%s  created %s, %s", rel.Version, shortTime(rel.Created), plural(rel.NewIssues, "new issue", "new issues"))
+			fmt.Fprintf(b, "%s  created %s, %s", line(rel.Version, capName), line(shortTime(rel.Created), capSlug), plural(rel.NewIssues, "new issue", "new issues"))
 			if len(rel.Projects) > 0 {
-				fmt.Fprintf(&b, ", projects %s", strings.Join(rel.Projects, ", "))
+				names := make([]string, len(rel.Projects))
+				for i, p := range rel.Projects {
+					names[i] = line(p, capSlug)
+				}
+				fmt.Fprintf(b, ", projects %s", strings.Join(names, ", "))
+				if more > 0 {
+					fmt.Fprintf(b, " %s", render.More(more, "project", "projects"))
+					out.Truncated = true
+				}
 			}
 			if rel.LastDeploy != "" {
-				fmt.Fprintf(&b, ", last deployed to %s", rel.LastDeploy)
+				fmt.Fprintf(b, ", last deployed to %s", line(rel.LastDeploy, capSlug))
 			}
 			b.WriteString("\n")
 		}
 		if len(rels) == 0 {
 			b.WriteString("No releases found.\n")
 		}
-		return out, finishList(&b, out.NextCursor), nil
+		text := finishList(b, &out.Page)
+		var cut bool
+		out.Releases, cut = fitList(out.Releases, capName, func(r schemas.Release, max int, cut *bool) schemas.Release {
+			r.Version = clip(r.Version, min(max, capName), cut)
+			r.Created = clip(r.Created, capSlug, cut)
+			r.Released = clip(r.Released, capSlug, cut)
+			r.LastDeploy = clip(r.LastDeploy, min(max, capSlug), cut)
+			if r.Projects != nil {
+				projects := make([]string, len(r.Projects))
+				for i, p := range r.Projects {
+					projects[i] = clip(p, min(max, capSlug), cut)
+				}
+				r.Projects = projects
+			}
+			return r
+		}, func(items []schemas.Release) int { c := *out; c.Releases = items; return jsonSize(&c) })
+		out.Truncated = out.Truncated || cut
+		return out, text, nil
 	})
 }

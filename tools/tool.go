@@ -108,6 +108,12 @@ func define[I, O any](t Tool, h Handler[I, O]) Tool {
 		if err != nil {
 			return errorText(describe(name, scopes, err))
 		}
+		if t, cut := fitTextJSON(text); cut {
+			text = t
+			if m, ok := any(out).(interface{ MarkTruncated() }); ok {
+				m.MarkTruncated()
+			}
+		}
 		return &Result{Text: text, Structured: out}
 	}
 	return t

@@ -113,7 +113,7 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if cred.User != nil {
 		who = cred.User.Name
 	}
-	fmt.Fprintf(stdout, "Signed in to %s as %s.\nScopes: %s\nStored in: %s\n", host, render.Terminal(who), strings.Join(cred.EffectiveScopes(), " "), where)
+	fmt.Fprintf(stdout, "Signed in to %s as %s.\nScopes: %s\nStored in: %s\n", host, render.Line(who, 200), render.Line(strings.Join(cred.EffectiveScopes(), " "), 0), where)
 	if cred.ClientSecret == "" {
 		fmt.Fprintln(stdout, "No client secret was given, so this sign-in cannot be refreshed: run login again when it expires.")
 	}
@@ -146,7 +146,7 @@ func loginWithToken(ctx context.Context, host string, stdin io.Reader, stdout io
 	if err != nil {
 		return fmt.Errorf("the credential could not be stored: %w", err)
 	}
-	fmt.Fprintf(stdout, "Signed in to %s as %s with a token (it cannot be refreshed).\nScopes: %s\nStored in: %s\n", host, render.Terminal(idx.User.Name), strings.Join(cred.Scopes, " "), where)
+	fmt.Fprintf(stdout, "Signed in to %s as %s with a token (it cannot be refreshed).\nScopes: %s\nStored in: %s\n", host, render.Line(idx.User.Name, 200), render.Line(strings.Join(cred.Scopes, " "), 0), where)
 	return nil
 }
 

@@ -50,9 +50,9 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, log
 	fmt.Fprintf(stdout, "Stored in:  %s\n", location)
 	if cred := st.Credential; cred != nil {
 		if cred.User != nil {
-			fmt.Fprintf(stdout, "User:       %s <%s>\n", render.Terminal(cred.User.Name), render.Terminal(cred.User.Email))
+			fmt.Fprintf(stdout, "User:       %s <%s>\n", render.Line(cred.User.Name, 200), render.Line(cred.User.Email, 200))
 		}
-		fmt.Fprintf(stdout, "Scopes:     %s\n", strings.Join(cred.EffectiveScopes(), " "))
+		fmt.Fprintf(stdout, "Scopes:     %s\n", render.Line(strings.Join(cred.EffectiveScopes(), " "), 0))
 		if cred.Expiry.IsZero() {
 			fmt.Fprintln(stdout, "Expires:    unknown")
 		} else {
@@ -79,16 +79,16 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, log
 	idx, _, err := c.Whoami(ctx)
 	switch {
 	case err != nil:
-		fmt.Fprintf(stdout, "Status:     invalid: %s\n", render.Terminal(err.Error()))
+		fmt.Fprintf(stdout, "Status:     invalid: %s\n", render.Line(err.Error(), 500))
 		return exitCode(1)
 	case idx.User == nil:
 		fmt.Fprintln(stdout, "Status:     invalid: Sentry does not know this token")
 		return exitCode(1)
 	}
 	if st.Credential == nil {
-		fmt.Fprintf(stdout, "User:       %s <%s>\n", render.Terminal(idx.User.Name), render.Terminal(idx.User.Email))
+		fmt.Fprintf(stdout, "User:       %s <%s>\n", render.Line(idx.User.Name, 200), render.Line(idx.User.Email, 200))
 		if idx.Auth != nil {
-			fmt.Fprintf(stdout, "Scopes:     %s\n", strings.Join(idx.Auth.Scopes, " "))
+			fmt.Fprintf(stdout, "Scopes:     %s\n", render.Line(strings.Join(idx.Auth.Scopes, " "), 0))
 		}
 	}
 	fmt.Fprintln(stdout, "Status:     valid")

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 // runCall runs one tool once through a real in-process MCP session and
@@ -49,9 +51,9 @@ func runCall(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	}
 	if o.json && !res.IsError {
 		b, _ := json.MarshalIndent(res.StructuredContent, "", "  ")
-		fmt.Fprintln(stdout, string(b))
+		fmt.Fprintln(stdout, terminalJSON(b))
 	} else {
-		fmt.Fprintln(stdout, resultText(res))
+		fmt.Fprintln(stdout, render.Terminal(resultText(res)))
 	}
 	if res.IsError {
 		return exitCode(1)

@@ -15,6 +15,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 // version is the version this binary reports (set by Main).
@@ -132,7 +134,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.Is(err, errUsage):
 		return 2
 	case err != nil:
-		fmt.Fprintf(stderr, "sentry-mcp: %v\n", err)
+		fmt.Fprintf(stderr, "sentry-mcp: %s\n", render.Terminal(err.Error())) // errors can quote Sentry
 		return 1
 	}
 	return 0

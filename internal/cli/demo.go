@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 // runDemo tours what an agent sees, against the built-in sample Sentry.
@@ -57,7 +59,7 @@ func tour(ctx context.Context, a *app, sess *session, stdout io.Writer) error {
 		if res.IsError {
 			prefix = "(tool error) "
 		}
-		fmt.Fprintf(stdout, "%s%s\n", prefix, resultText(res))
+		fmt.Fprintf(stdout, "%s%s\n", prefix, render.Terminal(resultText(res)))
 		return res, nil
 	}
 	if _, err := step("Who is signed in", "whoami", nil); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sentry-mcp/sentry-mcp/auth"
 	"github.com/sentry-mcp/sentry-mcp/tools"
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 // runTools lists every tool, the scope it needs and whether it is enabled
@@ -29,7 +30,7 @@ func runTools(ctx context.Context, args []string, stdout io.Writer, logger *slog
 	p := a.id.current()
 	if o.json {
 		b, _ := json.MarshalIndent(toolsJSON(a.inv, p), "", "  ")
-		fmt.Fprintln(stdout, string(b))
+		fmt.Fprintln(stdout, terminalJSON(b))
 	} else {
 		printTools(stdout, a.inv, p)
 	}
@@ -61,16 +62,16 @@ func printTools(w io.Writer, inv *tools.Inventory, p *tools.Principal) {
 		}
 		state := "yes"
 		if !t.Enabled {
-			state = "no: " + t.Reason
+			state = "no: " + render.Line(t.Reason, 0)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Toolset, scopeSummary(t.Scopes), kind, state)
 	}
 	tw.Flush()
 	switch {
 	case p.Problem != "":
-		fmt.Fprintf(w, "Not usable: %s\n", p.Problem)
+		fmt.Fprintf(w, "Not usable: %s\n", render.Line(p.Problem, 0))
 	case p.Grant.Known():
-		fmt.Fprintf(w, "Granted scopes: %s\n", strings.Join(p.Grant.Scopes(), " "))
+		fmt.Fprintf(w, "Granted scopes: %s\n", render.Line(strings.Join(p.Grant.Scopes(), " "), 0))
 	default:
 		fmt.Fprintln(w, "Granted scopes: unknown (Sentry will decide each call)")
 	}
