@@ -26,9 +26,6 @@ var errRedirect = errors.New("refusing a redirect")
 // DefaultBaseURL is sentry.io.
 const DefaultBaseURL = "https://sentry.io"
 
-// maxBody caps how much of a response is read.
-const maxBody = 16 << 20
-
 // TokenSource supplies the bearer token for each request.
 type TokenSource interface {
 	Token(ctx context.Context) (string, error)
@@ -68,6 +65,9 @@ type Config struct {
 	// X-Sentry-Rate-Limit-Reset) before the call is retried once; longer
 	// waits become an error saying when to try again. 0 = 10 s.
 	MaxRateLimitWait time.Duration
+	// MaxResponseBytes caps a response body, after decompression; a larger
+	// one is a *TooLargeError. 0 = DefaultMaxResponseBytes (8 MiB).
+	MaxResponseBytes int64
 	// Logger receives one debug line per request (method, path, status,
 	// duration; never headers or bodies). nil = discard.
 	Logger *slog.Logger
@@ -86,6 +86,7 @@ type Client struct {
 	backoff   time.Duration
 	maxWait   time.Duration
 	log       *slog.Logger
+	maxBody   int64
 	limits    sync.Map // endpoint -> *limiter
 
 	mu      sync.Mutex
@@ -129,6 +130,10 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.maxBody = cfg.MaxResponseBytes
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxResponseBytes
 	}
 	// Follow redirects only within the configured Sentry: the bearer token
 	// must never be sent, nor a request be made, anywhere else.
@@ -289,10 +294,23 @@ type Error struct {
 	StatusCode int
 	Method     string
 	Path       string // request path, without query
-	Detail     string // Sentry's "detail" (or the body's first line)
+	Detail     string // Sentry's "detail" (or the body's first line), at most MaxDetailLen bytes
 	Code       string // for structured details like {"code": "sso-required"}
-	RateLimit  RateLimit
+	// LoginURL is where the user completes SSO (code sso-required): the
+	// detail's extra.loginUrl as an absolute URL on the configured Sentry.
+	// It is empty when Sentry sent none, or one that points elsewhere
+	// (another host, another scheme): such a link is never passed on.
+	LoginURL  string
+	RateLimit RateLimit
 }
+
+// Codes of Sentry's structured 401 details (BEHAVIOUR.md section 6). They
+// ask the user to act in a browser; a new token would not help.
+const (
+	CodeSSORequired  = "sso-required"
+	Code2FARequired  = "2fa-required"
+	CodeSudoRequired = "sudo-required"
+)
 
 func (e *Error) Error() string {
 	d := e.Detail
@@ -311,7 +329,32 @@ func StatusCode(err error) int {
 	return 0
 }
 
-func decodeError(resp *http.Response, body []byte) *Error {
+// IsSSORequired reports whether Sentry refused the call until the user
+// signs in to the organization with SSO; the *Error's LoginURL says where,
+// when known.
+func IsSSORequired(err error) bool { return errorCode(err) == CodeSSORequired }
+
+// IsUserActionRequired reports whether Sentry refused the call until the
+// user completes SSO, enables two-factor authentication or re-confirms
+// their identity (sudo) in the browser. Refreshing the token cannot help,
+// so the client does not.
+func IsUserActionRequired(err error) bool {
+	switch errorCode(err) {
+	case CodeSSORequired, Code2FARequired, CodeSudoRequired:
+		return true
+	}
+	return false
+}
+
+func errorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
+		return e.Code
+	}
+	return ""
+}
+
+func (c *Client) decodeError(resp *http.Response, body []byte) *Error {
 	e := &Error{StatusCode: resp.StatusCode, Method: resp.Request.Method, Path: resp.Request.URL.Path, RateLimit: parseRateLimit(resp.Header)}
 	var v struct {
 		Detail json.RawMessage `json:"detail"`
@@ -323,17 +366,26 @@ func decodeError(resp *http.Response, body []byte) *Error {
 		var obj struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
+			Extra   struct {
+				LoginURL string `json:"loginUrl"`
+			} `json:"extra"`
 		}
 		switch {
 		case json.Unmarshal(v.Detail, &s) == nil && s != "":
 			e.Detail = s
 		case json.Unmarshal(v.Detail, &obj) == nil && (obj.Message != "" || obj.Code != ""):
-			e.Detail, e.Code = obj.Message, obj.Code
+			e.Detail, e.Code = obj.Message, clipCode(obj.Code)
+			if obj.Extra.LoginURL != "" {
+				e.LoginURL = c.loginURL(obj.Extra.LoginURL)
+			}
 		case v.Info != "":
 			e.Detail = v.Info
 		case len(v.Error) > 0:
 			e.Detail = compactJSON(v.Error)
 		}
+	}
+	if e.Detail == "" && len(body) >= maxErrorBody {
+		e.Detail = truncatedDetail(body)
 	}
 	if e.Detail == "" {
 		e.Detail = fieldErrors(body)
@@ -341,7 +393,59 @@ func decodeError(resp *http.Response, body []byte) *Error {
 	if e.Detail == "" {
 		e.Detail = firstLine(body)
 	}
+	e.Detail = clipDetail(e.Detail)
 	return e
+}
+
+var detailPrefixRE = regexp.MustCompile(`^\s*\{\s*"detail"\s*:\s*"`)
+
+// truncatedDetail recovers the start of {"detail": "..."} from a body cut
+// at maxErrorBody, so that a huge detail still reads as a (clipped) detail.
+func truncatedDetail(body []byte) string {
+	m := detailPrefixRE.FindIndex(body)
+	if m == nil {
+		return ""
+	}
+	rest := body[m[1]:]
+	rest = rest[:min(len(rest), 2*MaxDetailLen)]
+	for drop := 0; drop <= 6 && drop < len(rest); drop++ { // back off a cut escape (\u00e9)
+		var s string
+		if json.Unmarshal(append(append([]byte{'"'}, rest[:len(rest)-drop]...), '"'), &s) == nil {
+			return s + detailClipped
+		}
+	}
+	return ""
+}
+
+// clipCode keeps a code only if it looks like one (sso-required).
+func clipCode(s string) string {
+	if len(s) > 64 || !ValidSlug(s) {
+		return ""
+	}
+	return s
+}
+
+// loginURL resolves an SSO login URL from Sentry: a path becomes a URL on
+// the configured Sentry's host; an absolute URL must already point at the
+// configured Sentry (IsSentryURL). Anything else is dropped ("").
+func (c *Client) loginURL(raw string) string {
+	if len(raw) > 2048 || strings.ContainsAny(raw, "\x00\r\n\t\\") {
+		return ""
+	}
+	ref, err := url.Parse(raw)
+	if err != nil || ref.Opaque != "" || ref.User != nil {
+		return ""
+	}
+	root := &url.URL{Scheme: c.base.Scheme, Host: c.base.Host, Path: "/"}
+	if ref.Scheme == "" && ref.Host == "" && !strings.HasPrefix(ref.Path, "/") {
+		return "" // Sentry sends host-relative paths; a relative one is not Sentry's
+	}
+	abs := root.ResolveReference(ref)
+	if (abs.Scheme != "https" && abs.Scheme != "http") || !c.IsSentryURL(abs) {
+		return ""
+	}
+	abs.Fragment, abs.RawFragment = "", ""
+	return abs.String()
 }
 
 // fieldErrors flattens Django REST framework validation errors such as

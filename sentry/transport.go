@@ -85,6 +85,10 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 			return r, err
 		}
 		switch status := StatusCode(err); {
+		case status == http.StatusUnauthorized && IsUserActionRequired(err):
+			// SSO, 2FA or sudo: the token is fine, the user must act in
+			// the browser. A refresh would only rotate the tokens.
+			return r, err
 		case status == http.StatusUnauthorized && !refreshed && tok != "":
 			// Sentry rejected the token: a refreshing source gets one
 			// chance to replace it, and the call is retried once.
@@ -222,22 +226,43 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, payload []
 		return nil, 0, &NetworkError{Method: method, Host: u.Host, Err: scrubURLError(err)}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, resp.StatusCode, &NetworkError{Method: method, Host: u.Host, Err: fmt.Errorf("reading the response: %w", err)}
-	}
 	r := &Response{RateLimit: parseRateLimit(resp.Header), DirectHit: resp.Header.Get("X-Sentry-Direct-Hit") == "1"}
 	r.Page = parsePage(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return r, resp.StatusCode, decodeError(resp, data)
+		// Only the detail is wanted: a small prefix is enough, and the
+		// rest is not read at all.
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		if err != nil && len(data) == 0 {
+			return r, resp.StatusCode, &NetworkError{Method: method, Host: u.Host, Err: fmt.Errorf("reading the response: %w", err)}
+		}
+		return r, resp.StatusCode, c.decodeError(resp, data)
 	}
-	if out != nil {
-		if err := decodeLenient(data, out); err != nil {
-			c.log.Debug("sentry response did not decode", "path", u.Path, "error", err)
-			return r, resp.StatusCode, &DecodeError{Method: method, Path: u.Path, Err: err}
+	body := newBodyReader(ctx, resp, c.maxBody)
+	defer body.release()
+	var err2 error
+	switch out := out.(type) {
+	case nil:
+	case *Event:
+		err2 = decodeEvent(body, out) // streamed, pruned: never held whole
+	default:
+		var data []byte
+		if data, err2 = body.readAll(resp.ContentLength); err2 == nil {
+			err2 = decodeLenient(data, out)
 		}
 	}
-	return r, resp.StatusCode, nil
+	var tl *TooLargeError
+	switch {
+	case err2 == nil:
+		return r, resp.StatusCode, nil
+	case errors.As(err2, &tl):
+		return r, resp.StatusCode, tl
+	case body.err != nil: // the connection failed, not the JSON
+		return r, resp.StatusCode, &NetworkError{Method: method, Host: u.Host, Err: fmt.Errorf("reading the response: %w", body.err)}
+	case ctx.Err() != nil:
+		return r, resp.StatusCode, ctx.Err()
+	}
+	c.log.Debug("sentry response did not decode", "path", u.Path, "error", err2)
+	return r, resp.StatusCode, &DecodeError{Method: method, Path: u.Path, Err: err2}
 }
 
 // decodeLenient decodes JSON into out, forgiving fields of an unexpected

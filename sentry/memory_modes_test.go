@@ -1,0 +1,31 @@
+package sentry
+
+import "fmt"
+
+type memMode struct {
+	name     string
+	org      string // "chunked": the answer has no Content-Length
+	config   func(*Config)
+	describe func(ev *Event, frames int) string
+	want     string // prefix of every call's result
+	maxKB    int
+}
+
+func describeFrames(ev *Event, frames int) string {
+	omitted := 0
+	for _, x := range ev.Exceptions() {
+		if x.Stacktrace != nil {
+			omitted += x.Stacktrace.FramesOmitted
+		}
+	}
+	return fmt.Sprintf("decoded %d frames, %d omitted", frames, omitted)
+}
+
+var memModes = []memMode{
+	// The 9 MB event is beyond the default 8 MiB cap: refused, unread.
+	{name: "default", org: "acme", describe: describeFrames, want: "error: sentry: GET /api/0/organizations/acme/issues/1/events/latest/: the response is larger than 8 MiB", maxKB: 100 << 10},
+	{name: "default-chunked", org: "chunked", describe: describeFrames, want: "error: sentry: GET /api/0/organizations/chunked/issues/1/events/latest/: the response is larger than 8 MiB", maxKB: 100 << 10},
+	// With the cap raised it is decoded, keeping the last MaxFrames frames.
+	{name: "cap16MiB", org: "acme", config: func(c *Config) { c.MaxResponseBytes = 16 << 20 }, describe: describeFrames, want: "decoded 100 frames, 99900 omitted", maxKB: 100 << 10},
+	{name: "cap16MiB-chunked", org: "chunked", config: func(c *Config) { c.MaxResponseBytes = 16 << 20 }, describe: describeFrames, want: "decoded 100 frames, 99900 omitted", maxKB: 100 << 10},
+}

@@ -1,0 +1,244 @@
+package sentry
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Caps applied while an event is decoded. What they cut, no tool would
+// show: decoding it anyway cost hundreds of MB for an event of 100,000
+// frames. The event is read token by token, so nothing beyond these caps
+// is ever held.
+const (
+	// MaxFrames is how many frames of a stack trace are kept: the last
+	// ones, nearest the crash. Stacktrace.FramesOmitted counts the rest.
+	MaxFrames = 100
+	// MaxValues caps an entry's "values" (breadcrumbs, exceptions of a
+	// chain, threads): the last ones are kept, the most recent.
+	// EntryValuesOmitted counts the rest.
+	MaxValues = 100
+	// maxArray caps any other array of an event (its first elements).
+	maxArray = 1000
+	// maxString caps a string of an event, in bytes.
+	maxString = 32 << 10
+	// maxDepth bounds nesting.
+	maxDepth = 64
+)
+
+// Keys the pruning decoder adds to say what it dropped. A server cannot
+// forge them: any such key in the response itself is dropped.
+const (
+	framesOmittedKey = "sentry-mcp:framesOmitted"
+	valuesOmittedKey = "sentry-mcp:valuesOmitted"
+)
+
+// eventFields are the top-level members of an event the client decodes;
+// the rest (contexts, _meta, sdk, packages, ...) is skipped unread.
+var eventFields = map[string]bool{
+	"id": true, "eventID": true, "groupID": true, "title": true, "message": true, "platform": true,
+	"dateCreated": true, "culprit": true, "tags": true, "entries": true, "release": true,
+}
+
+// decodeEvent reads an event from r with the caps above and decodes what
+// is left into out.
+func decodeEvent(r io.Reader, out *Event) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err == io.EOF {
+		return errors.New("empty response")
+	}
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("an event is a JSON object, got %v", tok)
+	}
+	top := map[string]any{}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := k.(string)
+		if !eventFields[key] {
+			if err := skipValue(dec); err != nil {
+				return err
+			}
+			continue
+		}
+		v, _, err := readValue(dec, key, 1)
+		if err != nil {
+			return err
+		}
+		top[key] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("invalid character after top-level value")
+	}
+	data, err := json.Marshal(top)
+	if err != nil {
+		return err
+	}
+	return decodeLenient(data, out)
+}
+
+// The decoder walks token by token only along the path where an event can
+// be big: entries -> data -> values -> stacktrace -> frames. Elsewhere it
+// reads whole values (one frame, one tag), which is much faster, and only
+// re-walks one that turns out large, to cap it.
+var (
+	// streamed are members read token by token.
+	streamed = map[string]bool{"entries": true, "data": true, "values": true, "stacktrace": true, "rawStacktrace": true, "frames": true}
+	// streamedElems are arrays whose elements are read token by token.
+	streamedElems = map[string]bool{"entries": true, "values": true}
+)
+
+// largeRaw is the size from which a value read whole is walked again.
+const largeRaw = 64 << 10
+
+// readValue reads one value token by token. key is the member name it is
+// the value of ("" in arrays); for arrays it also returns how many
+// elements were dropped.
+func readValue(dec *json.Decoder, key string, depth int) (any, int, error) {
+	if depth > maxDepth {
+		return nil, 0, errors.New("JSON nested too deeply")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, 0, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		obj := map[string]any{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, 0, err
+			}
+			name, _ := k.(string)
+			if name == framesOmittedKey || name == valuesOmittedKey || len(obj) >= maxArray {
+				if err := skipValue(dec); err != nil {
+					return nil, 0, err
+				}
+				continue
+			}
+			var (
+				v       any
+				dropped int
+			)
+			if streamed[name] {
+				v, dropped, err = readValue(dec, name, depth+1)
+			} else {
+				v, err = readRaw(dec, depth+1)
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+			obj[name] = v
+			switch {
+			case dropped > 0 && name == "frames":
+				obj[framesOmittedKey] = dropped
+			case dropped > 0 && name == "values":
+				obj[valuesOmittedKey] = dropped
+			}
+		}
+		_, err := dec.Token()
+		return obj, 0, err
+	case json.Delim('['):
+		keep, last := maxArray, false
+		switch key {
+		case "frames":
+			keep, last = MaxFrames, true
+		case "values":
+			keep, last = MaxValues, true
+		}
+		var (
+			ring  []any
+			total int
+		)
+		for dec.More() {
+			var (
+				v   any
+				err error
+			)
+			if streamedElems[key] {
+				v, _, err = readValue(dec, "", depth+1)
+			} else {
+				v, err = readRaw(dec, depth+1)
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+			switch {
+			case len(ring) < keep:
+				ring = append(ring, v)
+			case last:
+				ring[total%keep] = v
+			}
+			total++
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, 0, err
+		}
+		if last && total > keep { // rotate the ring into order
+			i := total % keep
+			ring = append(ring[i:], ring[:i]...)
+		}
+		if ring == nil {
+			ring = []any{}
+		}
+		return ring, total - len(ring), nil
+	case json.Delim('}'), json.Delim(']'):
+		return nil, 0, fmt.Errorf("unexpected %v", tok)
+	}
+	if s, ok := tok.(string); ok && len(s) > maxString {
+		cut := maxString
+		for cut > 0 && s[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		tok = s[:cut] + "…"
+	}
+	return tok, 0, nil
+}
+
+// readRaw reads one value whole; a large one is walked again with the caps.
+func readRaw(dec *json.Decoder, depth int) (any, error) {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	if len(raw) <= largeRaw {
+		return raw, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	v, _, err := readValue(d, "", depth)
+	return v, err
+}
+
+// skipValue reads past one value, holding none of it.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
