@@ -277,13 +277,8 @@ func (c *call) perPage() (int, bool) {
 		c.detail(400, "Invalid per_page parameter.")
 		return 0, false
 	}
-	if n > 100 {
-		c.detail(400, "Invalid per_page value. Cannot exceed 100.")
-		return 0, false
-	}
-	if n < 0 {
-		// Django refuses negative slicing: an unhandled error.
-		c.internalError()
+	if n > 100 || n < 1 { // clamp_pagination_per_page
+		c.detail(400, "Invalid per_page value. Must be between 1 and 100.")
 		return 0, false
 	}
 	return n, true

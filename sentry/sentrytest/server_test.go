@@ -329,9 +329,9 @@ func TestListParameterErrors(t *testing.T) {
 		body   string
 	}{
 		{"/api/0/organizations/?per_page=abc", 400, `{"detail": "Invalid per_page parameter."}`},
-		{"/api/0/organizations/?per_page=101", 400, `{"detail": "Invalid per_page value. Cannot exceed 100."}`},
+		{"/api/0/organizations/?per_page=101", 400, `{"detail": "Invalid per_page value. Must be between 1 and 100."}`},
 		{"/api/0/organizations/acme/projects/?per_page=1.5", 400, `{"detail": "Invalid per_page parameter."}`},
-		{"/api/0/organizations/acme/releases/?per_page=500", 400, `{"detail": "Invalid per_page value. Cannot exceed 100."}`},
+		{"/api/0/organizations/acme/releases/?per_page=500", 400, `{"detail": "Invalid per_page value. Must be between 1 and 100."}`},
 		{"/api/0/organizations/acme/releases/?cursor=garbage", 400, `{"detail": "Invalid cursor parameter."}`},
 		{"/api/0/organizations/?cursor=1:2", 400, `{"detail": "Invalid cursor parameter."}`},
 		{"/api/0/organizations/acme/issues/?cursor=x:y:z", 400, `{"detail": "Invalid cursor parameter."}`},
@@ -429,7 +429,7 @@ func TestHostilePathsNeverPanicAndAreLogged(t *testing.T) {
 	}
 	for _, p := range paths {
 		r := get(t, s, p)
-		if r.status >= 500 && !strings.Contains(p, "per_page=-1") {
+		if r.status >= 500 {
 			t.Errorf("%.80s: %d %s", p, r.status, r.body)
 		}
 	}
