@@ -89,8 +89,9 @@ type Client struct {
 	maxBody   int64
 	limits    sync.Map // endpoint -> *limiter
 
-	mu      sync.Mutex
-	regions map[string]*url.URL // org slug or id -> API base
+	mu          sync.Mutex
+	regions     map[string]*url.URL // org slug or id -> API base
+	regionHosts map[string]bool     // hosts of the regionUrls seen
 }
 
 // NewClient validates cfg and returns a client.
@@ -597,6 +598,12 @@ func (c *Client) rememberRegions(orgs []Organization) {
 		if o.Links.RegionURL != "" {
 			if u, err := url.Parse(strings.TrimRight(o.Links.RegionURL, "/")); err == nil && u.RawQuery == "" && u.Fragment == "" && c.IsSentryURL(u) {
 				b = u
+				if h := strings.ToLower(u.Hostname()); h != o.Slug+".sentry.io" {
+					if c.regionHosts == nil {
+						c.regionHosts = map[string]bool{}
+					}
+					c.regionHosts[h] = true
+				}
 			}
 		}
 		if o.Slug != "" {

@@ -141,3 +141,39 @@ func TestLenientDecoding(t *testing.T) {
 		t.Errorf("context %+v", f.Context)
 	}
 }
+
+func TestRegionHostsAreNotOrganizations(t *testing.T) {
+	c, _ := NewClient(Config{BaseURL: "https://sentry.io"})
+	// A region this client learned from an organization's regionUrl.
+	c.rememberRegions([]Organization{{Slug: "acme", Links: struct {
+		OrganizationURL string `json:"organizationUrl"`
+		RegionURL       string `json:"regionUrl"`
+	}{RegionURL: "https://eu2.sentry.io"}}})
+	tests := []struct {
+		in      string
+		want    IssueRef
+		wantErr string
+	}{
+		{"https://us.sentry.io/issues/123/", IssueRef{}, "names no organization"},
+		{"https://de.sentry.io/issues/123/", IssueRef{}, "names no organization"},
+		{"https://US.Sentry.io/issues/123/", IssueRef{}, "names no organization"},
+		{"https://us.sentry.io:443/issues/123/", IssueRef{}, "names no organization"},
+		{"https://eu2.sentry.io/issues/123/", IssueRef{}, "names no organization"},
+		{"https://us.sentry.io/organizations/acme/issues/123/", IssueRef{Org: "acme", ID: "123"}, ""},
+		{"https://de.sentry.io/acme/backend/issues/7/", IssueRef{Org: "acme", ID: "7"}, ""},
+		{"https://acme.sentry.io/issues/123/", IssueRef{Org: "acme", ID: "123"}, ""},
+		{"https://usa.sentry.io/issues/5/", IssueRef{Org: "usa", ID: "5"}, ""},
+	}
+	for _, tt := range tests {
+		got, err := c.ParseIssueRef(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseIssueRef(%q) = %+v, %v; want error %q", tt.in, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseIssueRef(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+}
