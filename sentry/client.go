@@ -163,14 +163,24 @@ func defaultTransport() *http.Transport {
 }
 
 // ParseBaseURL checks a Sentry base URL: https, or http only on a loopback
-// host; no userinfo, query or fragment. The path is dropped of a trailing slash.
+// host; no userinfo, query (not even a bare "?"), fragment, dot segments
+// ("..", also percent-encoded) or encoded slashes in the path. The path is
+// dropped of a trailing slash. Errors never repeat userinfo.
 func ParseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("invalid Sentry URL %q: want something like https://sentry.io or https://sentry.example.com", raw)
+	raw = strings.TrimSpace(raw)
+	shown := clip(RedactUserinfo(raw))
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.Opaque != "" {
+		return nil, fmt.Errorf("invalid Sentry URL %q: want something like https://sentry.io or https://sentry.example.com", shown)
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("invalid Sentry URL %q: it must not contain credentials, a query or a fragment", raw)
+	if u.User != nil {
+		return nil, fmt.Errorf("invalid Sentry URL %q: it must not contain credentials (user:password@); give the token with `sentry-mcp auth login` or SENTRY_ACCESS_TOKEN", shown)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, "?#") {
+		return nil, fmt.Errorf("invalid Sentry URL %q: it must not contain a query or a fragment", shown)
+	}
+	if bad := badBasePath(u); bad != "" {
+		return nil, fmt.Errorf("invalid Sentry URL %q: its path must not contain %s", shown, bad)
 	}
 	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("refusing plain http for %s: use https (plain http is allowed only for 127.0.0.1, ::1 and localhost)", u.Host)
@@ -179,6 +189,42 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+// badBasePath names what makes a base URL's path unusable as a prefix of
+// API and OAuth paths, or "".
+func badBasePath(u *url.URL) string {
+	esc := strings.ToLower(u.EscapedPath())
+	switch {
+	case strings.Contains(esc, "%2f") || strings.Contains(esc, "%5c") || strings.Contains(u.Path, "\\"):
+		return "encoded slashes or backslashes"
+	case strings.ContainsFunc(u.Path, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return "control characters"
+	case strings.Contains(u.Path, "//"):
+		return "empty segments"
+	}
+	for _, seg := range strings.Split(u.Path, "/") { // u.Path is decoded: %2e%2e is ".."
+		if seg == "." || seg == ".." {
+			return "dot segments (. or ..)"
+		}
+	}
+	return ""
+}
+
+// RedactUserinfo removes the userinfo (user:password@) of a URL-like
+// string, for messages: everything after the scheme up to the last "@"
+// becomes "***@". It works on strings url.Parse rejects too.
+func RedactUserinfo(s string) string {
+	rest, scheme := s, ""
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme, rest = s[:i+3], s[i+3:]
+	}
+	// Up to the last "@" anywhere: a password may hold "/", "?" or "#",
+	// and hiding too much of a message is better than showing a secret.
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		rest = "***@" + rest[at+1:]
+	}
+	return scheme + rest
 }
 
 // canonicalHost is u's host in lower case without the scheme's default

@@ -95,8 +95,9 @@ func (c *Client) isRegionHost(host string) bool {
 }
 
 // clip shortens s for an error message (which quotes it, so that control
-// and invalid bytes show escaped).
+// and invalid bytes show escaped), without any userinfo.
 func clip(s string) string {
+	s = RedactUserinfo(s)
 	if len(s) > 60 {
 		return s[:60] + "..."
 	}

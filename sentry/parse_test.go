@@ -44,6 +44,21 @@ func TestParseBaseURL(t *testing.T) {
 		{"http://10.0.0.1", "", "refusing plain http"},
 		{"https://user:pw@sentry.io", "", "credentials"},
 		{"https://sentry.io/?x=1", "", "query"},
+		{"https://sentry.io?", "", "query"},
+		{"https://sentry.io/?", "", "query"},
+		{"https://sentry.io/#", "", "fragment"},
+		{"https://sentry.io/#top", "", "fragment"},
+		{"https://example.com/sentry/..", "", "dot segments"},
+		{"https://example.com/sentry/../", "", "dot segments"},
+		{"https://example.com/%2e%2e/oauth", "", "dot segments"},
+		{"https://example.com/sentry/%2E%2e", "", "dot segments"},
+		{"https://example.com/sentry/.%2e/", "", "dot segments"},
+		{"https://example.com/./sentry", "", "dot segments"},
+		{"https://example.com/a%2fb", "", "encoded slashes"},
+		{"https://example.com/a%5Cb", "", "encoded slashes"},
+		{"https://example.com//sentry", "", "empty segments"},
+		{"https://example.com/sentry%0a", "", "control"},
+		{"https://example.com/sentry.io/x..y", "https://example.com/sentry.io/x..y", ""},
 		{"ftp://sentry.io", "", "invalid"},
 		{"sentry.io", "", "invalid"},
 	}
@@ -175,5 +190,35 @@ func TestRegionHostsAreNotOrganizations(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("ParseIssueRef(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
 		}
+	}
+}
+
+func TestBaseURLErrorsNeverShowUserinfo(t *testing.T) {
+	for _, raw := range []string{
+		"https://alice:s3cret@sentry.io",
+		"https://alice:s3cret@sentry.io/?x",
+		"https://alice:s3cret@sentry.example.com/..",
+		"http://alice:s3cret@10.0.0.1",
+		"ftp://alice:s3cret@sentry.io",
+		"alice:s3cret@sentry.io",
+		"https://alice:s3c/ret@sentry.io",
+		"https://alice:s3c#ret@sentry.io",
+		"https://alice:s3c?ret@sentry.io/x",
+		"https://alice:s3cret@sentry.io:99999",
+		"https://alice:s3cret@[::1",
+		" https://alice:s3cret@sentry.io%zz",
+	} {
+		_, err := ParseBaseURL(raw)
+		if err == nil {
+			t.Errorf("ParseBaseURL(%q) accepted", raw)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "s3c") || strings.Contains(msg, "alice") {
+			t.Errorf("ParseBaseURL(%q): %s", raw, msg)
+		}
+	}
+	c, _ := NewClient(Config{BaseURL: "https://sentry.io"})
+	if _, err := c.ParseIssueRef("https://alice:s3cret@sentry.io/organizations/a/issues/1/"); err == nil || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "alice") {
+		t.Errorf("ParseIssueRef: %v", err)
 	}
 }
