@@ -295,13 +295,21 @@ func apiPath(format string, vals ...string) (string, error) {
 }
 
 // InvalidArgumentError is returned, before any request, for a value that
-// cannot be part of a Sentry API path.
-type InvalidArgumentError struct{ Value string }
+// cannot be part of a Sentry API request.
+type InvalidArgumentError struct {
+	Value string
+	// What the value was meant to be: "" is a slug or id (a path
+	// segment), "cursor" a pagination cursor.
+	What string
+}
 
 func (e *InvalidArgumentError) Error() string {
 	v := e.Value
 	if len(v) > 64 {
 		v = v[:64] + "..."
+	}
+	if e.What == "cursor" {
+		return fmt.Sprintf("%q is not a valid Sentry cursor (use the cursor of a previous result as given)", v)
 	}
 	return fmt.Sprintf("%q is not a valid Sentry slug or id (letters, digits, '-' and '_' only)", v)
 }

@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -59,6 +60,12 @@ func FuzzParseLinkHeader(f *testing.F) {
 		for _, l := range ParseLinkHeader(s) {
 			if strings.ContainsAny(l.URL, "<>") {
 				t.Fatalf("URL %q holds a bracket", l.URL)
+			}
+		}
+		p := parsePage(http.Header{"Link": {s}})
+		for _, cur := range []string{p.NextCursor, p.PrevCursor} {
+			if cur != "" && !ValidCursor(cur) {
+				t.Fatalf("cursor %q passed on", cur)
 			}
 		}
 	})

@@ -46,6 +46,11 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 	if err != nil {
 		return nil, err // before any request, including the region lookup
 	}
+	for _, cur := range cl.query["cursor"] {
+		if !ValidCursor(cur) {
+			return nil, &InvalidArgumentError{Value: cur, What: "cursor"}
+		}
+	}
 	base := cl.base
 	if base == nil {
 		base = c.base
@@ -282,6 +287,10 @@ func decodeLenient(data []byte, out any) error {
 	return err
 }
 
+// maxConcurrentLimit bounds a learned concurrency limit (Sentry's default
+// is 100).
+const maxConcurrentLimit = 1000
+
 // limiter bounds in-flight requests to one endpoint once Sentry has said
 // how many it allows (X-Sentry-Rate-Limit-ConcurrentLimit). Until then, and
 // on self-hosted Sentry that sends no such header, it does nothing.
@@ -318,6 +327,7 @@ func (l *limiter) learn(n int) {
 	if n <= 0 {
 		return
 	}
+	n = min(n, maxConcurrentLimit) // a header, not a reason to allocate
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if n != l.limit {
