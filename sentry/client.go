@@ -156,6 +156,9 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// defaultTransport keeps http.DefaultTransport's Proxy
+// (ProxyFromEnvironment: HTTPS_PROXY, NO_PROXY), which corporate networks
+// need; TestProxyFromEnvironment guards it.
 func defaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
