@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -87,7 +88,8 @@ type Client struct {
 	maxWait   time.Duration
 	log       *slog.Logger
 	maxBody   int64
-	limits    sync.Map // endpoint -> *limiter
+	limits    sync.Map // limiterKey -> *limiter
+	nlimits   atomic.Int64
 
 	mu          sync.Mutex
 	regions     map[string]*url.URL // org slug or id -> API base
@@ -612,6 +614,11 @@ func (e *DecodeError) Error() string {
 }
 func (e *DecodeError) Unwrap() error { return e.Err }
 
+// maxRegions bounds the region cache. The cache holds only public routing
+// facts (which region serves an organization), the same for every user,
+// so a client serving many principals may share it.
+const maxRegions = 10000
+
 // orgBase returns the API base for an organization: its region on
 // multi-region Sentry, else the configured base. Lookups are cached; a
 // failed lookup falls back to the base URL, which serves every region.
@@ -637,8 +644,12 @@ func (c *Client) orgBase(ctx context.Context, org string) *url.URL {
 	c.mu.Lock()
 	b, ok = c.regions[org]
 	if !ok {
-		c.regions[org] = c.base
+		// Not visible to this caller: the base URL serves every region.
+		// Remembered (bounded) so that a mistyped slug costs one lookup.
 		b = c.base
+		if len(c.regions) < maxRegions {
+			c.regions[org] = c.base
+		}
 	}
 	c.mu.Unlock()
 	return b
@@ -662,6 +673,9 @@ func (c *Client) rememberRegions(orgs []Organization) {
 					c.regionHosts[h] = true
 				}
 			}
+		}
+		if len(c.regions) >= maxRegions {
+			clear(c.regions)
 		}
 		if o.Slug != "" {
 			c.regions[o.Slug] = b

@@ -30,7 +30,6 @@ type call struct {
 type Response struct {
 	Page      Page
 	RateLimit RateLimit
-	DirectHit bool
 	// Attempts is how many times the request was sent (retries + 1).
 	Attempts int
 	// RateLimitWait is how long a 429 was waited out, if at all.
@@ -71,11 +70,12 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 			return nil, err
 		}
 	}
-	tok, err := c.currentToken(ctx)
+	ts := c.tokenSource(ctx)
+	tok, err := currentToken(ctx, ts)
 	if err != nil {
 		return nil, err
 	}
-	lim := c.limiter(cl.method + " " + cl.route)
+	lim := c.limiterFor(ctx, cl.method+" "+cl.route)
 	var (
 		refreshed, waited bool
 		totalWait         time.Duration
@@ -98,7 +98,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 			// Sentry rejected the token: a refreshing source gets one
 			// chance to replace it, and the call is retried once.
 			refreshed = true
-			ref, ok := c.token.(Refresher)
+			ref, ok := ts.(Refresher)
 			if !ok {
 				return r, err
 			}
@@ -136,11 +136,11 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 	}
 }
 
-func (c *Client) currentToken(ctx context.Context) (string, error) {
-	if c.token == nil {
+func currentToken(ctx context.Context, ts TokenSource) (string, error) {
+	if ts == nil {
 		return "", nil
 	}
-	t, err := c.token.Token(ctx)
+	t, err := ts.Token(ctx)
 	if err != nil {
 		return "", &TokenError{Err: err}
 	}
@@ -231,7 +231,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, payload []
 		return nil, 0, &NetworkError{Method: method, Host: u.Host, Err: scrubURLError(err)}
 	}
 	defer resp.Body.Close()
-	r := &Response{RateLimit: parseRateLimit(resp.Header), DirectHit: resp.Header.Get("X-Sentry-Direct-Hit") == "1"}
+	r := &Response{RateLimit: parseRateLimit(resp.Header)}
 	r.Page = parsePage(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Only the detail is wanted: a small prefix is enough, and the
@@ -300,12 +300,48 @@ type limiter struct {
 	sem   chan struct{}
 }
 
-func (c *Client) limiter(endpoint string) *limiter {
-	if l, ok := c.limits.Load(endpoint); ok {
+// limiterKey names a limiter: an endpoint, for one principal.
+//
+// Sentry counts concurrency per caller (user, org or IP) and endpoint, not
+// per client (BEHAVIOUR.md section 7). A client that serves many users
+// must therefore keep one limiter per user and endpoint: with one shared
+// limiter, a user whose requests are slow, or whose limit Sentry set low,
+// would hold the slots everyone else waits for.
+type limiterKey struct {
+	endpoint  string
+	principal any // nil: the client's own Config.Token
+}
+
+// maxLimiters bounds the limiters kept; beyond it idle ones are dropped
+// (they learn their limit again from the next response).
+const maxLimiters = 4096
+
+func (c *Client) limiterFor(ctx context.Context, endpoint string) *limiter {
+	key := limiterKey{endpoint: endpoint, principal: principalOf(ctx)}
+	if l, ok := c.limits.Load(key); ok {
 		return l.(*limiter)
 	}
-	l, _ := c.limits.LoadOrStore(endpoint, &limiter{})
+	if c.nlimits.Add(1) > maxLimiters {
+		c.dropIdleLimiters()
+	}
+	l, loaded := c.limits.LoadOrStore(key, &limiter{})
+	if loaded {
+		c.nlimits.Add(-1)
+	}
 	return l.(*limiter)
+}
+
+func (c *Client) dropIdleLimiters() {
+	c.limits.Range(func(k, v any) bool {
+		l := v.(*limiter)
+		l.mu.Lock()
+		idle := l.sem == nil || len(l.sem) == 0
+		l.mu.Unlock()
+		if idle && c.limits.CompareAndDelete(k, v) {
+			c.nlimits.Add(-1)
+		}
+		return true
+	})
 }
 
 func (l *limiter) acquire(ctx context.Context) (func(), error) {
@@ -336,9 +372,13 @@ func (l *limiter) learn(n int) {
 }
 
 // Limit reports the concurrency limit learned for an endpoint ("GET
-// /api/0/organizations/%s/issues/"), 0 if none.
-func (c *Client) Limit(endpoint string) int {
-	l := c.limiter(endpoint)
+// /api/0/organizations/%s/issues/") for the client's own token, 0 if none.
+func (c *Client) Limit(endpoint string) int { return c.LimitFor(context.Background(), endpoint) }
+
+// LimitFor is Limit for the principal of ctx (WithPrincipalKey,
+// WithTokenSource).
+func (c *Client) LimitFor(ctx context.Context, endpoint string) int {
+	l := c.limiterFor(ctx, endpoint)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.limit
