@@ -205,7 +205,7 @@ func badBasePath(u *url.URL) string {
 		return "encoded slashes or backslashes"
 	case strings.ContainsFunc(u.Path, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return "control characters"
-	case strings.Contains(u.Path, "//"):
+	case strings.Contains(strings.TrimRight(u.Path, "/"), "//"):
 		return "empty segments"
 	}
 	for _, seg := range strings.Split(u.Path, "/") { // u.Path is decoded: %2e%2e is ".."

@@ -41,8 +41,8 @@ func TestPeakMemoryOfConcurrentHugeEvents(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("needs /proc")
 	}
-	if testing.Short() {
-		t.Skip("short")
+	if testing.Short() || raceEnabled {
+		t.Skip("peak RSS is measured without -short and without -race")
 	}
 	body := hugeEvent()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

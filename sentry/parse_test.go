@@ -57,6 +57,7 @@ func TestParseBaseURL(t *testing.T) {
 		{"https://example.com/a%2fb", "", "encoded slashes"},
 		{"https://example.com/a%5Cb", "", "encoded slashes"},
 		{"https://example.com//sentry", "", "empty segments"},
+		{"https://sentry.example.com//", "https://sentry.example.com", ""},
 		{"https://example.com/sentry%0a", "", "control"},
 		{"https://example.com/sentry.io/x..y", "https://example.com/sentry.io/x..y", ""},
 		{"ftp://sentry.io", "", "invalid"},
