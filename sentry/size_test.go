@@ -24,7 +24,7 @@ func gzipped(b []byte) []byte {
 
 func TestResponsesAreBounded(t *testing.T) {
 	big := []byte(`[` + strings.Repeat(`{"id":"1","slug":"acme"},`, 400_000) + `{"id":"2"}]`) // 10 MB
-	bomb := gzipped([]byte(`[` + strings.Repeat(" ", 200<<20) + `]`))                         // 200 MB of spaces, 200 KB sent
+	bomb := gzipped([]byte(`[` + strings.Repeat(" ", 20<<20) + `]`))                          // 20 MB of spaces, 20 KB sent
 	tests := []struct {
 		name  string
 		serve func(w http.ResponseWriter)
@@ -47,7 +47,7 @@ func TestResponsesAreBounded(t *testing.T) {
 				w.Header().Set("Content-Type", "application/json")
 				tt.serve(w)
 			})
-			c.timeout = 20 * time.Second
+			c.timeout = 30 * time.Second
 			_, _, err := c.ListOrganizations(context.Background(), ListOptions{})
 			var tl *TooLargeError
 			if !errors.As(err, &tl) || !IsTooLarge(err) {
@@ -81,6 +81,7 @@ func TestErrorBodiesAreBounded(t *testing.T) {
 				w.WriteHeader(400)
 				fmt.Fprint(w, tt.body)
 			})
+			c.timeout = 30 * time.Second // the race detector is slow
 			_, _, err := c.GetIssue(context.Background(), "acme", "1")
 			var se *Error
 			if !errors.As(err, &se) || se.StatusCode != 400 {
@@ -117,6 +118,7 @@ func TestEventDecodingDropsWhatNoToolShows(t *testing.T) {
 		`{"type":"F","stacktrace":{"frames":[` + frames(3) + `],"sentry-mcp:framesOmitted":5}}]}},` +
 		`{"data":{"values":[` + crumbs + `]},"type":"breadcrumbs"}]}`
 	c := faultClient(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) })
+	c.timeout = 30 * time.Second
 	ev, _, err := c.LatestEvent(context.Background(), "acme", "1")
 	if err != nil {
 		t.Fatal(err)
