@@ -65,12 +65,12 @@ func decodeEvent(r io.Reader, out *Event) error {
 		}
 		key, _ := k.(string)
 		if !eventFields[key] {
-			if err := skipValue(dec); err != nil {
+			if err := dec.Decode(&discard{}); err != nil {
 				return err
 			}
 			continue
 		}
-		v, _, err := readValue(dec, key, 1)
+		v, _, err := readValue(dec, key, 1, false)
 		if err != nil {
 			return err
 		}
@@ -105,8 +105,10 @@ const largeRaw = 64 << 10
 
 // readValue reads one value token by token. key is the member name it is
 // the value of ("" in arrays); for arrays it also returns how many
-// elements were dropped.
-func readValue(dec *json.Decoder, key string, depth int) (any, int, error) {
+// elements were dropped. walk (inside a large value already in memory)
+// reads everything token by token: reading parts whole again would copy
+// them once per level.
+func readValue(dec *json.Decoder, key string, depth int, walk bool) (any, int, error) {
 	if depth > maxDepth {
 		return nil, 0, errors.New("JSON nested too deeply")
 	}
@@ -124,7 +126,7 @@ func readValue(dec *json.Decoder, key string, depth int) (any, int, error) {
 			}
 			name, _ := k.(string)
 			if name == framesOmittedKey || name == valuesOmittedKey || len(obj) >= maxArray {
-				if err := skipValue(dec); err != nil {
+				if err := dec.Decode(&discard{}); err != nil {
 					return nil, 0, err
 				}
 				continue
@@ -133,8 +135,8 @@ func readValue(dec *json.Decoder, key string, depth int) (any, int, error) {
 				v       any
 				dropped int
 			)
-			if streamed[name] {
-				v, dropped, err = readValue(dec, name, depth+1)
+			if walk || streamed[name] {
+				v, dropped, err = readValue(dec, name, depth+1, walk)
 			} else {
 				v, err = readRaw(dec, depth+1)
 			}
@@ -168,9 +170,12 @@ func readValue(dec *json.Decoder, key string, depth int) (any, int, error) {
 				v   any
 				err error
 			)
-			if streamedElems[key] {
-				v, _, err = readValue(dec, "", depth+1)
-			} else {
+			switch {
+			case !last && len(ring) == keep: // beyond the cap: not kept
+				err = dec.Decode(&discard{})
+			case walk || streamedElems[key]:
+				v, _, err = readValue(dec, "", depth+1, walk)
+			default:
 				v, err = readRaw(dec, depth+1)
 			}
 			if err != nil {
@@ -219,26 +224,12 @@ func readRaw(dec *json.Decoder, depth int) (any, error) {
 	}
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
-	v, _, err := readValue(d, "", depth)
+	v, _, err := readValue(d, "", depth, true)
 	return v, err
 }
 
-// skipValue reads past one value, holding none of it.
-func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
-}
+// discard is decoded into to read past a value: Decode scans it, nothing
+// is kept.
+type discard struct{}
+
+func (*discard) UnmarshalJSON([]byte) error { return nil }

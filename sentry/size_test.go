@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,29 @@ func TestOnlyLargeBodiesWaitForTheBudget(t *testing.T) {
 	orgs, _, err := c.ListOrganizations(context.Background(), ListOptions{})
 	if err != nil || len(orgs) != 100_001 {
 		t.Fatalf("%d orgs, %v", len(orgs), err)
+	}
+}
+
+// A large value nested deep under a member read whole must not be copied
+// once per level.
+func TestNestedLargeValueIsNotCopiedPerLevel(t *testing.T) {
+	const depth = 50
+	inner := `"` + strings.Repeat("x", 2<<20) + `"`
+	body := `{"eventID":"e1","tags":` + strings.Repeat("[", depth) + inner + strings.Repeat("]", depth) +
+		`,"release":` + strings.Repeat(`{"a":`, depth) + inner + strings.Repeat("}", depth) + `}`
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var ev Event
+	if err := decodeEvent(strings.NewReader(body), &ev); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if ev.EventID != "e1" {
+		t.Errorf("event %+v", ev)
+	}
+	// About 2 MB per copy of the body's two values; per level would be 200 MB.
+	if mb := float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20); mb > 60 {
+		t.Errorf("decoding allocated %.0f MB", mb)
 	}
 }
