@@ -1,7 +1,6 @@
 package sentry
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -80,10 +79,12 @@ type bodyReader struct {
 	held     bool
 	tooLarge *TooLargeError
 	err      error // a failure to read (not EOF, not too large)
+
+	contentLength int64 // -1: unknown
 }
 
 func newBodyReader(ctx context.Context, resp *http.Response, limit int64) *bodyReader {
-	b := &bodyReader{ctx: ctx, r: resp.Body, limit: limit, weight: min(limit, budgetSize)}
+	b := &bodyReader{ctx: ctx, r: resp.Body, limit: limit, weight: min(limit, budgetSize), contentLength: resp.ContentLength}
 	b.tooLarge = &TooLargeError{Method: resp.Request.Method, Path: resp.Request.URL.Path, Limit: limit}
 	if cl := resp.ContentLength; cl > limit {
 		b.n = limit + 1 // refused unread
@@ -129,15 +130,30 @@ func (b *bodyReader) release() {
 	}
 }
 
-// readAll reads the whole body into memory, sized by Content-Length when
-// it is known.
-func (b *bodyReader) readAll(contentLength int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if contentLength > 0 && contentLength <= b.limit {
-		buf.Grow(int(contentLength) + bytes.MinRead)
+// readHead reads the body up to smallBody bytes: all of it with io.EOF
+// when it is no larger, else the first part with a nil error (the rest is
+// for the caller to read). A body that Content-Length says is large is
+// not read here.
+func (b *bodyReader) readHead() ([]byte, error) {
+	if b.large {
+		return nil, nil
 	}
-	_, err := buf.ReadFrom(b)
-	return buf.Bytes(), err
+	size := int64(4096)
+	if cl := b.contentLength; cl >= 0 && cl < smallBody {
+		size = cl + 1 // room for the EOF
+	}
+	buf := make([]byte, 0, size)
+	for int64(len(buf)) < smallBody {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := b.Read(buf[len(buf):min(cap(buf), smallBody)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // clipDetail shortens an error detail to MaxDetailLen bytes (at a rune

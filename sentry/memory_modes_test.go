@@ -5,6 +5,7 @@ import "fmt"
 type memMode struct {
 	name     string
 	org      string // "chunked": the answer has no Content-Length
+	issue    bool   // GetIssue of a 7.9 MB issue instead of LatestEvent
 	config   func(*Config)
 	describe func(ev *Event, frames int) string
 	want     string // prefix of every call's result
@@ -27,5 +28,9 @@ var memModes = []memMode{
 	{name: "default-chunked", org: "chunked", describe: describeFrames, want: "error: sentry: GET /api/0/organizations/chunked/issues/1/events/latest/: the response is larger than 8 MiB", maxKB: 100 << 10},
 	// With the cap raised it is decoded, keeping the last MaxFrames frames.
 	{name: "cap16MiB", org: "acme", config: func(c *Config) { c.MaxResponseBytes = 16 << 20 }, describe: describeFrames, want: "decoded 100 frames, 99900 omitted", maxKB: 100 << 10},
+	// Issue details just under the cap are decoded whole; the budget
+	// bounds how many at once.
+	{name: "issue-7.9MB", org: "acme", issue: true, want: "issue with 1000 tags", maxKB: 100 << 10},
+	{name: "issue-7.9MB-chunked", org: "chunked", issue: true, want: "issue with 1000 tags", maxKB: 100 << 10},
 	{name: "cap16MiB-chunked", org: "chunked", config: func(c *Config) { c.MaxResponseBytes = 16 << 20 }, describe: describeFrames, want: "decoded 100 frames, 99900 omitted", maxKB: 100 << 10},
 }

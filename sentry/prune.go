@@ -70,7 +70,7 @@ func decodeEvent(r io.Reader, out *Event) error {
 			}
 			continue
 		}
-		v, _, err := readValue(dec, key, 1, false)
+		v, _, err := readValue(dec, key, 1, modeEvent)
 		if err != nil {
 			return err
 		}
@@ -103,12 +103,49 @@ var (
 // largeRaw is the size from which a value read whole is walked again.
 const largeRaw = 64 << 10
 
+// mode says which parts of a value are read token by token.
+type mode int
+
+const (
+	// modeEvent streams the path where an event is big (streamed,
+	// streamedElems) and keeps the last frames and values.
+	modeEvent mode = iota
+	// modeGeneric (any other large answer) streams every object member
+	// and reads array elements whole: one issue, one tag.
+	modeGeneric
+	// modeWalk streams everything: the value is in memory already.
+	modeWalk
+)
+
+// decodePruned decodes a large answer from r with the generic caps
+// (arrays of at most maxArray elements, strings of maxString bytes,
+// nesting of maxDepth) into out, never holding all of it.
+func decodePruned(r io.Reader, out any) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	v, _, err := readValue(dec, "", 0, modeGeneric)
+	if err == io.EOF {
+		return errors.New("empty response")
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("invalid character after top-level value")
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return decodeLenient(data, out)
+}
+
 // readValue reads one value token by token. key is the member name it is
 // the value of ("" in arrays); for arrays it also returns how many
 // elements were dropped. walk (inside a large value already in memory)
 // reads everything token by token: reading parts whole again would copy
-// them once per level.
-func readValue(dec *json.Decoder, key string, depth int, walk bool) (any, int, error) {
+// them once per level. m says what is streamed.
+func readValue(dec *json.Decoder, key string, depth int, m mode) (any, int, error) {
 	if depth > maxDepth {
 		return nil, 0, errors.New("JSON nested too deeply")
 	}
@@ -135,8 +172,8 @@ func readValue(dec *json.Decoder, key string, depth int, walk bool) (any, int, e
 				v       any
 				dropped int
 			)
-			if walk || streamed[name] {
-				v, dropped, err = readValue(dec, name, depth+1, walk)
+			if m != modeEvent || streamed[name] {
+				v, dropped, err = readValue(dec, name, depth+1, m)
 			} else {
 				v, err = readRaw(dec, depth+1)
 			}
@@ -155,10 +192,11 @@ func readValue(dec *json.Decoder, key string, depth int, walk bool) (any, int, e
 		return obj, 0, err
 	case json.Delim('['):
 		keep, last := maxArray, false
-		switch key {
-		case "frames":
+		switch {
+		case m == modeGeneric:
+		case key == "frames":
 			keep, last = MaxFrames, true
-		case "values":
+		case key == "values":
 			keep, last = MaxValues, true
 		}
 		var (
@@ -173,8 +211,8 @@ func readValue(dec *json.Decoder, key string, depth int, walk bool) (any, int, e
 			switch {
 			case !last && len(ring) == keep: // beyond the cap: not kept
 				err = dec.Decode(&discard{})
-			case walk || streamedElems[key]:
-				v, _, err = readValue(dec, "", depth+1, walk)
+			case m == modeWalk || m == modeEvent && streamedElems[key]:
+				v, _, err = readValue(dec, "", depth+1, m)
 			default:
 				v, err = readRaw(dec, depth+1)
 			}
@@ -224,7 +262,7 @@ func readRaw(dec *json.Decoder, depth int) (any, error) {
 	}
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
-	v, _, err := readValue(d, "", depth, true)
+	v, _, err := readValue(d, "", depth, modeWalk)
 	return v, err
 }
 

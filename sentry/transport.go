@@ -250,9 +250,14 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, payload []
 	case *Event:
 		err2 = decodeEvent(body, out) // streamed, pruned: never held whole
 	default:
-		var data []byte
-		if data, err2 = body.readAll(resp.ContentLength); err2 == nil {
-			err2 = decodeLenient(data, out)
+		// Ordinary answers are read whole and decoded at once; one that
+		// turns out large is decoded streaming, with the generic caps, so
+		// neither it nor what it decodes to is held whole.
+		var head []byte
+		if head, err2 = body.readHead(); err2 == io.EOF {
+			err2 = decodeLenient(head, out)
+		} else if err2 == nil {
+			err2 = decodePruned(io.MultiReader(bytes.NewReader(head), body), out)
 		}
 	}
 	var tl *TooLargeError
