@@ -22,6 +22,10 @@
 //     refusing larger values;
 //   - statsPeriod= (empty) is invalid on the organization issue list.
 //
+// Server.RequireUserAction makes an organization answer Sentry's SSO, 2FA
+// or sudo 401 ({"detail": {"code": "sso-required", "message": ...,
+// "extra": {"loginUrl": "/auth/login/<org>/"}}}) on its endpoints.
+//
 // The fake also runs Sentry's OAuth 2.0 authorization server under /oauth/
 // (see oauth.go): authorization code grant with PKCE, refresh with rotation,
 // the device authorization grant and the device verification page. Its
