@@ -142,9 +142,9 @@ func decodePruned(r io.Reader, out any) error {
 
 // readValue reads one value token by token. key is the member name it is
 // the value of ("" in arrays); for arrays it also returns how many
-// elements were dropped. walk (inside a large value already in memory)
-// reads everything token by token: reading parts whole again would copy
-// them once per level. m says what is streamed.
+// elements were dropped. m says which parts are streamed; inside a large
+// value already in memory (modeWalk) everything is, as reading parts
+// whole again would copy them once per level.
 func readValue(dec *json.Decoder, key string, depth int, m mode) (any, int, error) {
 	if depth > maxDepth {
 		return nil, 0, errors.New("JSON nested too deeply")
