@@ -89,16 +89,12 @@ func decodeEvent(r io.Reader, out *Event) error {
 	return decodeLenient(data, out)
 }
 
-// The decoder walks token by token only along the path where an event can
-// be big: entries -> data -> values -> stacktrace -> frames. Elsewhere it
-// reads whole values (one frame, one tag), which is much faster, and only
-// re-walks one that turns out large, to cap it.
-var (
-	// streamed are members read token by token.
-	streamed = map[string]bool{"entries": true, "data": true, "values": true, "stacktrace": true, "rawStacktrace": true, "frames": true}
-	// streamedElems are arrays whose elements are read token by token.
-	streamedElems = map[string]bool{"entries": true, "values": true}
-)
+// The decoder walks object members token by token, and reads array
+// elements whole (one frame, one tag, one issue), which is much faster;
+// only an element that turns out large is walked again, to cap it. The
+// elements of entries and values (exceptions, threads, breadcrumbs) are
+// walked too: they hold the stack traces.
+var streamedElems = map[string]bool{"entries": true, "values": true}
 
 // largeRaw is the size from which a value read whole is walked again.
 const largeRaw = 64 << 10
@@ -107,11 +103,10 @@ const largeRaw = 64 << 10
 type mode int
 
 const (
-	// modeEvent streams the path where an event is big (streamed,
-	// streamedElems) and keeps the last frames and values.
+	// modeEvent also walks the elements of streamedElems and keeps the
+	// last frames and values.
 	modeEvent mode = iota
-	// modeGeneric (any other large answer) streams every object member
-	// and reads array elements whole: one issue, one tag.
+	// modeGeneric is for any other large answer.
 	modeGeneric
 	// modeWalk streams everything: the value is in memory already.
 	modeWalk
@@ -172,11 +167,7 @@ func readValue(dec *json.Decoder, key string, depth int, m mode) (any, int, erro
 				v       any
 				dropped int
 			)
-			if m != modeEvent || streamed[name] {
-				v, dropped, err = readValue(dec, name, depth+1, m)
-			} else {
-				v, err = readRaw(dec, depth+1)
-			}
+			v, dropped, err = readValue(dec, name, depth+1, m)
 			if err != nil {
 				return nil, 0, err
 			}
