@@ -45,7 +45,7 @@ var eventFields = map[string]bool{
 // decodeEvent reads an event from r with the caps above and decodes what
 // is left into out.
 func decodeEvent(r io.Reader, out *Event) error {
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(&squeezer{r: r})
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err == io.EOF {
@@ -116,7 +116,7 @@ const (
 // (arrays of at most maxArray elements, strings of maxString bytes,
 // nesting of maxDepth) into out, never holding all of it.
 func decodePruned(r io.Reader, out any) error {
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(&squeezer{r: r})
 	dec.UseNumber()
 	v, _, err := readValue(dec, "", 0, modeGeneric)
 	if err == io.EOF {
@@ -262,3 +262,48 @@ func readRaw(dec *json.Decoder, depth int) (any, error) {
 type discard struct{}
 
 func (*discard) UnmarshalJSON([]byte) error { return nil }
+
+// squeezer turns every run of JSON whitespace outside strings into one
+// space. json.Decoder does not consume whitespace while it looks for the
+// next token, so megabytes of it (a gzip bomb of spaces) cost quadratic
+// time and their size in memory; one space keeps tokens apart exactly as
+// before.
+type squeezer struct {
+	r                io.Reader
+	inString, escape bool
+	space            bool // the last byte passed on was whitespace outside a string
+}
+
+func (s *squeezer) Read(p []byte) (int, error) {
+	for {
+		n, err := s.r.Read(p)
+		w := 0
+		for _, c := range p[:n] {
+			switch {
+			case s.inString:
+				switch {
+				case s.escape:
+					s.escape = false
+				case c == '\\':
+					s.escape = true
+				case c == '"':
+					s.inString = false
+				}
+			case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+				if s.space {
+					continue
+				}
+				s.space = true
+				c = ' '
+			default:
+				s.space = false
+				s.inString = c == '"'
+			}
+			p[w] = c
+			w++
+		}
+		if w > 0 || err != nil || n == 0 {
+			return w, err
+		}
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -24,8 +26,8 @@ func gzipped(b []byte) []byte {
 }
 
 func TestResponsesAreBounded(t *testing.T) {
-	big := []byte(`[` + strings.Repeat(`{"id":"1","slug":"acme"},`, 400_000) + `{"id":"2"}]`) // 10 MB
-	bomb := gzipped([]byte(`[` + strings.Repeat(" ", 20<<20) + `]`))                          // 20 MB of spaces, 20 KB sent
+	big := []byte(`[` + strings.Repeat(`{"id":"1","slug":"acme","name":"`+strings.Repeat("n", 200)+`"},`, 40_000) + `{"id":"2"}]`) // 10 MB
+	bomb := gzipped([]byte(`[` + strings.Repeat(" ", 20<<20) + `]`))                                                               // 20 MB of spaces, 20 KB sent
 	tests := []struct {
 		name  string
 		serve func(w http.ResponseWriter)
@@ -199,5 +201,33 @@ func TestNestedLargeValueIsNotCopiedPerLevel(t *testing.T) {
 	// About 2 MB per copy of the body's two values; per level would be 200 MB.
 	if mb := float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20); mb > 60 {
 		t.Errorf("decoding allocated %.0f MB", mb)
+	}
+}
+
+func TestSqueezerKeepsJSONMeaning(t *testing.T) {
+	for _, in := range []string{
+		`{ "a" :  [1,   2 ,"x  y"] ,"b\"  c":"d\\"  , "e":"\u00e9  \" "}`,
+		" \t\r\n[\n\n1\n]\n ",
+		`[1 2]`, `["a\\\\"   ,  "b"]`, `{"k": "v\" ]  }"}`, `"unterminated   `, `tr  ue`,
+		"[" + strings.Repeat(" ", 100_000) + "]",
+	} {
+		var sq strings.Builder
+		buf := make([]byte, 7) // small reads: state crosses Read calls
+		r := &squeezer{r: strings.NewReader(in)}
+		for {
+			n, err := r.Read(buf)
+			sq.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		var a, b any
+		errA, errB := json.Unmarshal([]byte(in), &a), json.Unmarshal([]byte(sq.String()), &b)
+		if (errA == nil) != (errB == nil) || !reflect.DeepEqual(a, b) {
+			t.Errorf("%.40q: %v %v -> %.40q: %v %v", in, a, errA, sq.String(), b, errB)
+		}
+		if strings.Contains(sq.String(), "  ") && !strings.Contains(in, `"`) {
+			t.Errorf("%.40q: a run of spaces left: %.40q", in, sq.String())
+		}
 	}
 }
