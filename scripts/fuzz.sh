@@ -10,6 +10,7 @@ t="${FUZZTIME:-10s}"
 for target in \
 	"./sentry FuzzParseIssueRef" \
 	"./sentry FuzzParseLinkHeader" \
+	"./sentry FuzzDecodeEvent" \
 	"./auth FuzzScopes" \
 	"./tools FuzzToolArguments" \
 	"./tools FuzzSentryDataIsInert" \

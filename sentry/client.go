@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,9 +27,6 @@ var errRedirect = errors.New("refusing a redirect")
 
 // DefaultBaseURL is sentry.io.
 const DefaultBaseURL = "https://sentry.io"
-
-// maxBody caps how much of a response is read.
-const maxBody = 16 << 20
 
 // TokenSource supplies the bearer token for each request.
 type TokenSource interface {
@@ -69,6 +67,9 @@ type Config struct {
 	// X-Sentry-Rate-Limit-Reset) before the call is retried once; longer
 	// waits become an error saying when to try again. 0 = 10 s.
 	MaxRateLimitWait time.Duration
+	// MaxResponseBytes caps a response body, after decompression; a larger
+	// one is a *TooLargeError. 0 = DefaultMaxResponseBytes (32 MiB).
+	MaxResponseBytes int64
 	// Logger receives one debug line per request (method, path, status,
 	// duration; never headers or bodies). nil = discard.
 	Logger *slog.Logger
@@ -87,10 +88,13 @@ type Client struct {
 	backoff   time.Duration
 	maxWait   time.Duration
 	log       *slog.Logger
-	limits    sync.Map // endpoint -> *limiter
+	maxBody   int64
+	limits    sync.Map // limiterKey -> *limiter
+	nlimits   atomic.Int64
 
-	mu      sync.Mutex
-	regions map[string]*url.URL // org slug or id -> API base
+	mu          sync.Mutex
+	regions     map[string]*url.URL // org slug or id -> API base
+	regionHosts map[string]bool     // hosts of the regionUrls seen
 }
 
 // NewClient validates cfg and returns a client.
@@ -131,6 +135,10 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.maxBody = cfg.MaxResponseBytes
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxResponseBytes
+	}
 	// Follow redirects only within the configured Sentry: the bearer token
 	// must never be sent, nor a request be made, anywhere else.
 	own := *hc
@@ -151,6 +159,9 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// defaultTransport keeps http.DefaultTransport's Proxy
+// (ProxyFromEnvironment: HTTPS_PROXY, NO_PROXY), which corporate networks
+// need; TestProxyFromEnvironment guards it.
 func defaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
@@ -158,14 +169,24 @@ func defaultTransport() *http.Transport {
 }
 
 // ParseBaseURL checks a Sentry base URL: https, or http only on a loopback
-// host; no userinfo, query or fragment. The path is dropped of a trailing slash.
+// host; no userinfo, query (not even a bare "?"), fragment, dot segments
+// ("..", also percent-encoded) or encoded slashes in the path. The path is
+// dropped of a trailing slash. Errors never repeat userinfo.
 func ParseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("invalid Sentry URL %q: want something like https://sentry.io or https://sentry.example.com", raw)
+	raw = strings.TrimSpace(raw)
+	shown := clip(RedactUserinfo(raw))
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.Opaque != "" {
+		return nil, fmt.Errorf("invalid Sentry URL %q: want something like https://sentry.io or https://sentry.example.com", shown)
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("invalid Sentry URL %q: it must not contain credentials, a query or a fragment", raw)
+	if u.User != nil {
+		return nil, fmt.Errorf("invalid Sentry URL %q: it must not contain credentials (user:password@); give the token with `sentry-mcp auth login` or SENTRY_ACCESS_TOKEN", shown)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, "?#") {
+		return nil, fmt.Errorf("invalid Sentry URL %q: it must not contain a query or a fragment", shown)
+	}
+	if bad := badBasePath(u); bad != "" {
+		return nil, fmt.Errorf("invalid Sentry URL %q: its path must not contain %s", shown, bad)
 	}
 	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("refusing plain http for %s: use https (plain http is allowed only for 127.0.0.1, ::1 and localhost)", u.Host)
@@ -174,6 +195,42 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+// badBasePath names what makes a base URL's path unusable as a prefix of
+// API and OAuth paths, or "".
+func badBasePath(u *url.URL) string {
+	esc := strings.ToLower(u.EscapedPath())
+	switch {
+	case strings.Contains(esc, "%2f") || strings.Contains(esc, "%5c") || strings.Contains(u.Path, "\\"):
+		return "encoded slashes or backslashes"
+	case strings.ContainsFunc(u.Path, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return "control characters"
+	case strings.Contains(strings.TrimRight(u.Path, "/"), "//"):
+		return "empty segments"
+	}
+	for _, seg := range strings.Split(u.Path, "/") { // u.Path is decoded: %2e%2e is ".."
+		if seg == "." || seg == ".." {
+			return "dot segments (. or ..)"
+		}
+	}
+	return ""
+}
+
+// RedactUserinfo removes the userinfo (user:password@) of a URL-like
+// string, for messages: everything after the scheme up to the last "@"
+// becomes "***@". It works on strings url.Parse rejects too.
+func RedactUserinfo(s string) string {
+	rest, scheme := s, ""
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme, rest = s[:i+3], s[i+3:]
+	}
+	// Up to the last "@" anywhere: a password may hold "/", "?" or "#",
+	// and hiding too much of a message is better than showing a secret.
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		rest = "***@" + rest[at+1:]
+	}
+	return scheme + rest
 }
 
 // canonicalHost is u's host in lower case without the scheme's default
@@ -247,13 +304,21 @@ func apiPath(format string, vals ...string) (string, error) {
 }
 
 // InvalidArgumentError is returned, before any request, for a value that
-// cannot be part of a Sentry API path.
-type InvalidArgumentError struct{ Value string }
+// cannot be part of a Sentry API request.
+type InvalidArgumentError struct {
+	Value string
+	// What the value was meant to be: "" is a slug or id (a path
+	// segment), "cursor" a pagination cursor.
+	What string
+}
 
 func (e *InvalidArgumentError) Error() string {
 	v := e.Value
 	if len(v) > 64 {
 		v = v[:64] + "..."
+	}
+	if e.What == "cursor" {
+		return fmt.Sprintf("%q is not a valid Sentry cursor (use the cursor of a previous result as given)", v)
 	}
 	return fmt.Sprintf("%q is not a valid Sentry slug or id (letters, digits, '-' and '_' only)", v)
 }
@@ -293,10 +358,23 @@ type Error struct {
 	StatusCode int
 	Method     string
 	Path       string // request path, without query
-	Detail     string // Sentry's "detail" (or the body's first line)
+	Detail     string // Sentry's "detail" (or the body's first line), at most MaxDetailLen bytes
 	Code       string // for structured details like {"code": "sso-required"}
-	RateLimit  RateLimit
+	// LoginURL is where the user completes SSO (code sso-required): the
+	// detail's extra.loginUrl as an absolute URL on the configured Sentry.
+	// It is empty when Sentry sent none, or one that points elsewhere
+	// (another host, another scheme): such a link is never passed on.
+	LoginURL  string
+	RateLimit RateLimit
 }
+
+// Codes of Sentry's structured 401 details (BEHAVIOUR.md section 6). They
+// ask the user to act in a browser; a new token would not help.
+const (
+	CodeSSORequired  = "sso-required"
+	Code2FARequired  = "2fa-required"
+	CodeSudoRequired = "sudo-required"
+)
 
 func (e *Error) Error() string {
 	d := e.Detail
@@ -315,7 +393,32 @@ func StatusCode(err error) int {
 	return 0
 }
 
-func decodeError(resp *http.Response, body []byte) *Error {
+// IsSSORequired reports whether Sentry refused the call until the user
+// signs in to the organization with SSO; the *Error's LoginURL says where,
+// when known.
+func IsSSORequired(err error) bool { return errorCode(err) == CodeSSORequired }
+
+// IsUserActionRequired reports whether Sentry refused the call until the
+// user completes SSO, enables two-factor authentication or re-confirms
+// their identity (sudo) in the browser. Refreshing the token cannot help,
+// so the client does not.
+func IsUserActionRequired(err error) bool {
+	switch errorCode(err) {
+	case CodeSSORequired, Code2FARequired, CodeSudoRequired:
+		return true
+	}
+	return false
+}
+
+func errorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
+		return e.Code
+	}
+	return ""
+}
+
+func (c *Client) decodeError(resp *http.Response, body []byte) *Error {
 	e := &Error{StatusCode: resp.StatusCode, Method: resp.Request.Method, Path: resp.Request.URL.Path, RateLimit: parseRateLimit(resp.Header)}
 	var v struct {
 		Detail json.RawMessage `json:"detail"`
@@ -327,17 +430,26 @@ func decodeError(resp *http.Response, body []byte) *Error {
 		var obj struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
+			Extra   struct {
+				LoginURL string `json:"loginUrl"`
+			} `json:"extra"`
 		}
 		switch {
 		case json.Unmarshal(v.Detail, &s) == nil && s != "":
 			e.Detail = s
 		case json.Unmarshal(v.Detail, &obj) == nil && (obj.Message != "" || obj.Code != ""):
-			e.Detail, e.Code = obj.Message, obj.Code
+			e.Detail, e.Code = obj.Message, clipCode(obj.Code)
+			if obj.Extra.LoginURL != "" {
+				e.LoginURL = c.loginURL(obj.Extra.LoginURL)
+			}
 		case v.Info != "":
 			e.Detail = v.Info
 		case len(v.Error) > 0:
 			e.Detail = compactJSON(v.Error)
 		}
+	}
+	if e.Detail == "" && len(body) >= maxErrorBody {
+		e.Detail = truncatedDetail(body)
 	}
 	if e.Detail == "" {
 		e.Detail = fieldErrors(body)
@@ -345,7 +457,59 @@ func decodeError(resp *http.Response, body []byte) *Error {
 	if e.Detail == "" {
 		e.Detail = firstLine(body)
 	}
+	e.Detail = clipDetail(e.Detail)
 	return e
+}
+
+var detailPrefixRE = regexp.MustCompile(`^\s*\{\s*"detail"\s*:\s*"`)
+
+// truncatedDetail recovers the start of {"detail": "..."} from a body cut
+// at maxErrorBody, so that a huge detail still reads as a (clipped) detail.
+func truncatedDetail(body []byte) string {
+	m := detailPrefixRE.FindIndex(body)
+	if m == nil {
+		return ""
+	}
+	rest := body[m[1]:]
+	rest = rest[:min(len(rest), 2*MaxDetailLen)]
+	for drop := 0; drop <= 6 && drop < len(rest); drop++ { // back off a cut escape (\u00e9)
+		var s string
+		if json.Unmarshal(append(append([]byte{'"'}, rest[:len(rest)-drop]...), '"'), &s) == nil {
+			return s + detailClipped
+		}
+	}
+	return ""
+}
+
+// clipCode keeps a code only if it looks like one (sso-required).
+func clipCode(s string) string {
+	if len(s) > 64 || !ValidSlug(s) {
+		return ""
+	}
+	return s
+}
+
+// loginURL resolves an SSO login URL from Sentry: a path becomes a URL on
+// the configured Sentry's host; an absolute URL must already point at the
+// configured Sentry (IsSentryURL). Anything else is dropped ("").
+func (c *Client) loginURL(raw string) string {
+	if len(raw) > 2048 || strings.ContainsAny(raw, "\x00\r\n\t\\") {
+		return ""
+	}
+	ref, err := url.Parse(raw)
+	if err != nil || ref.Opaque != "" || ref.User != nil {
+		return ""
+	}
+	root := &url.URL{Scheme: c.base.Scheme, Host: c.base.Host, Path: "/"}
+	if ref.Scheme == "" && ref.Host == "" && !strings.HasPrefix(ref.Path, "/") {
+		return "" // Sentry sends host-relative paths; a relative one is not Sentry's
+	}
+	abs := root.ResolveReference(ref)
+	if (abs.Scheme != "https" && abs.Scheme != "http") || !c.IsSentryURL(abs) {
+		return ""
+	}
+	abs.Fragment, abs.RawFragment = "", ""
+	return abs.String()
 }
 
 // fieldErrors flattens Django REST framework validation errors such as
@@ -454,6 +618,11 @@ func (e *DecodeError) Error() string {
 }
 func (e *DecodeError) Unwrap() error { return e.Err }
 
+// maxRegions bounds the region cache. The cache holds only public routing
+// facts (which region serves an organization), the same for every user,
+// so a client serving many principals may share it.
+const maxRegions = 10000
+
 // orgBase returns the API base for an organization: its region on
 // multi-region Sentry, else the configured base. Lookups are cached; a
 // failed lookup falls back to the base URL, which serves every region.
@@ -479,8 +648,12 @@ func (c *Client) orgBase(ctx context.Context, org string) *url.URL {
 	c.mu.Lock()
 	b, ok = c.regions[org]
 	if !ok {
-		c.regions[org] = c.base
+		// Not visible to this caller: the base URL serves every region.
+		// Remembered (bounded) so that a mistyped slug costs one lookup.
 		b = c.base
+		if len(c.regions) < maxRegions {
+			c.regions[org] = c.base
+		}
 	}
 	c.mu.Unlock()
 	return b
@@ -497,7 +670,16 @@ func (c *Client) rememberRegions(orgs []Organization) {
 		if o.Links.RegionURL != "" {
 			if u, err := url.Parse(strings.TrimRight(o.Links.RegionURL, "/")); err == nil && u.RawQuery == "" && u.Fragment == "" && c.IsSentryURL(u) {
 				b = u
+				if h := strings.ToLower(u.Hostname()); h != o.Slug+".sentry.io" {
+					if c.regionHosts == nil {
+						c.regionHosts = map[string]bool{}
+					}
+					c.regionHosts[h] = true
+				}
 			}
+		}
+		if len(c.regions) >= maxRegions {
+			clear(c.regions)
 		}
 		if o.Slug != "" {
 			c.regions[o.Slug] = b

@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -60,6 +61,37 @@ func FuzzParseLinkHeader(f *testing.F) {
 			if strings.ContainsAny(l.URL, "<>") {
 				t.Fatalf("URL %q holds a bracket", l.URL)
 			}
+		}
+		p := parsePage(http.Header{"Link": {s}})
+		for _, cur := range []string{p.NextCursor, p.PrevCursor} {
+			if cur != "" && !ValidCursor(cur) {
+				t.Fatalf("cursor %q passed on", cur)
+			}
+		}
+	})
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	for _, s := range []string{
+		`{"eventID":"e","entries":[{"type":"exception","data":{"values":[{"type":"E","stacktrace":{"frames":[{"function":"f","lineNo":1}]}}]}}]}`,
+		`{"entries":[{"data":{"values":[1,"x",null,[],{}]},"type":"breadcrumbs"}],"tags":[{"key":"k","value":"v"}],"release":{"version":"1"}}`,
+		`{"sentry-mcp:framesOmitted":1,"entries":[{"data":{"sentry-mcp:valuesOmitted":3,"values":[]}}]}`,
+		`{"contexts":{"a":[[[[]]]]},"message":"m"}`, `[]`, `{`, `{"entries":[`, `{} {}`, `{"a":1}x`, `null`, `"s"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var ev Event
+		if decodeEvent(strings.NewReader(s), &ev) != nil {
+			return
+		}
+		for _, x := range ev.Exceptions() {
+			if x.Stacktrace != nil && (len(x.Stacktrace.Frames) > MaxFrames || x.Stacktrace.FramesOmitted < 0) {
+				t.Fatalf("%d frames, %d omitted", len(x.Stacktrace.Frames), x.Stacktrace.FramesOmitted)
+			}
+		}
+		if len(ev.Entries) > maxArray {
+			t.Fatalf("%d entries", len(ev.Entries))
 		}
 	})
 }

@@ -62,8 +62,9 @@ func (c *Client) ParseIssueRef(s string) (IssueRef, error) {
 		ref = IssueRef{Org: parts[1], ID: parts[3]}
 	case len(parts) >= 2 && parts[0] == "issues":
 		sub := strings.ToLower(u.Hostname())
-		if !isSentryIO(sub) || sub == "sentry.io" {
-			return IssueRef{}, fmt.Errorf("issue URL %q names no organization", clip(s))
+		if !isSentryIO(sub) || sub == "sentry.io" || c.isRegionHost(sub) {
+			// us.sentry.io/issues/1/ is a region, not an organization.
+			return IssueRef{}, fmt.Errorf("issue URL %q names no organization (use .../organizations/ORG/issues/ID/)", clip(s))
 		}
 		ref = IssueRef{Org: strings.TrimSuffix(sub, ".sentry.io"), ID: parts[1]}
 	case len(parts) >= 4 && parts[2] == "issues" && parts[0] != "api":
@@ -77,9 +78,26 @@ func (c *Client) ParseIssueRef(s string) (IssueRef, error) {
 	return ref, nil
 }
 
+// regionHosts are sentry.io's region hosts (links.regionUrl of
+// organizations, BEHAVIOUR.md section 1). Hosts of regionUrls the client
+// has seen count as well.
+var regionHosts = map[string]bool{"us.sentry.io": true, "de.sentry.io": true}
+
+// isRegionHost reports whether host (lower case) is a region's API host
+// rather than an organization's subdomain.
+func (c *Client) isRegionHost(host string) bool {
+	if regionHosts[host] {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.regionHosts[host]
+}
+
 // clip shortens s for an error message (which quotes it, so that control
-// and invalid bytes show escaped).
+// and invalid bytes show escaped), without any userinfo.
 func clip(s string) string {
+	s = RedactUserinfo(s)
 	if len(s) > 60 {
 		return s[:60] + "..."
 	}

@@ -2,9 +2,19 @@ package sentry
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 )
+
+// cursorRE is what a cursor may look like. Sentry's are value:offset:is_prev
+// (1735689600000:100:0, 0.5:1:0); the client treats them as opaque but
+// never passes on, or sends, one with other characters (CR, LF, spaces,
+// quotes, '&', '%', non-ASCII) or of unreasonable length.
+var cursorRE = regexp.MustCompile(`^[A-Za-z0-9._:+/=-]{1,256}$`)
+
+// ValidCursor reports whether s can be a pagination cursor.
+func ValidCursor(s string) bool { return cursorRE.MatchString(s) }
 
 // Page describes where a list sits among its pages. Sentry always sends
 // both a previous and a next link; results="true" says whether that page
@@ -19,8 +29,8 @@ type Page struct {
 func parsePage(h http.Header) Page {
 	p := Page{Hits: -1, MaxHits: -1}
 	for _, l := range ParseLinkHeader(strings.Join(h.Values("Link"), ", ")) {
-		if l.Results != "true" || l.Cursor == "" {
-			continue
+		if l.Results != "true" || !ValidCursor(l.Cursor) {
+			continue // an odd cursor from Sentry is dropped: no page behind it
 		}
 		switch l.Rel {
 		case "next":
@@ -29,10 +39,10 @@ func parsePage(h http.Header) Page {
 			p.PrevCursor = l.Cursor
 		}
 	}
-	if v, err := strconv.Atoi(strings.TrimSpace(h.Get("X-Hits"))); err == nil {
+	if v, err := strconv.Atoi(strings.TrimSpace(h.Get("X-Hits"))); err == nil && v >= 0 {
 		p.Hits = v
 	}
-	if v, err := strconv.Atoi(strings.TrimSpace(h.Get("X-Max-Hits"))); err == nil {
+	if v, err := strconv.Atoi(strings.TrimSpace(h.Get("X-Max-Hits"))); err == nil && v >= 0 {
 		p.MaxHits = v
 	}
 	return p

@@ -44,6 +44,22 @@ func TestParseBaseURL(t *testing.T) {
 		{"http://10.0.0.1", "", "refusing plain http"},
 		{"https://user:pw@sentry.io", "", "credentials"},
 		{"https://sentry.io/?x=1", "", "query"},
+		{"https://sentry.io?", "", "query"},
+		{"https://sentry.io/?", "", "query"},
+		{"https://sentry.io/#", "", "fragment"},
+		{"https://sentry.io/#top", "", "fragment"},
+		{"https://example.com/sentry/..", "", "dot segments"},
+		{"https://example.com/sentry/../", "", "dot segments"},
+		{"https://example.com/%2e%2e/oauth", "", "dot segments"},
+		{"https://example.com/sentry/%2E%2e", "", "dot segments"},
+		{"https://example.com/sentry/.%2e/", "", "dot segments"},
+		{"https://example.com/./sentry", "", "dot segments"},
+		{"https://example.com/a%2fb", "", "encoded slashes"},
+		{"https://example.com/a%5Cb", "", "encoded slashes"},
+		{"https://example.com//sentry", "", "empty segments"},
+		{"https://sentry.example.com//", "https://sentry.example.com", ""},
+		{"https://example.com/sentry%0a", "", "control"},
+		{"https://example.com/sentry.io/x..y", "https://example.com/sentry.io/x..y", ""},
 		{"ftp://sentry.io", "", "invalid"},
 		{"sentry.io", "", "invalid"},
 	}
@@ -139,5 +155,71 @@ func TestLenientDecoding(t *testing.T) {
 	}
 	if f.Context[0].Code != "a" {
 		t.Errorf("context %+v", f.Context)
+	}
+}
+
+func TestRegionHostsAreNotOrganizations(t *testing.T) {
+	c, _ := NewClient(Config{BaseURL: "https://sentry.io"})
+	// A region this client learned from an organization's regionUrl.
+	c.rememberRegions([]Organization{{Slug: "acme", Links: struct {
+		OrganizationURL string `json:"organizationUrl"`
+		RegionURL       string `json:"regionUrl"`
+	}{RegionURL: "https://eu2.sentry.io"}}})
+	tests := []struct {
+		in      string
+		want    IssueRef
+		wantErr string
+	}{
+		{"https://us.sentry.io/issues/123/", IssueRef{}, "names no organization"},
+		{"https://de.sentry.io/issues/123/", IssueRef{}, "names no organization"},
+		{"https://US.Sentry.io/issues/123/", IssueRef{}, "names no organization"},
+		{"https://us.sentry.io:443/issues/123/", IssueRef{}, "names no organization"},
+		{"https://eu2.sentry.io/issues/123/", IssueRef{}, "names no organization"},
+		{"https://us.sentry.io/organizations/acme/issues/123/", IssueRef{Org: "acme", ID: "123"}, ""},
+		{"https://de.sentry.io/acme/backend/issues/7/", IssueRef{Org: "acme", ID: "7"}, ""},
+		{"https://acme.sentry.io/issues/123/", IssueRef{Org: "acme", ID: "123"}, ""},
+		{"https://usa.sentry.io/issues/5/", IssueRef{Org: "usa", ID: "5"}, ""},
+	}
+	for _, tt := range tests {
+		got, err := c.ParseIssueRef(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseIssueRef(%q) = %+v, %v; want error %q", tt.in, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseIssueRef(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestBaseURLErrorsNeverShowUserinfo(t *testing.T) {
+	for _, raw := range []string{
+		"https://alice:s3cret@sentry.io",
+		"https://alice:s3cret@sentry.io/?x",
+		"https://alice:s3cret@sentry.example.com/..",
+		"http://alice:s3cret@10.0.0.1",
+		"ftp://alice:s3cret@sentry.io",
+		"alice:s3cret@sentry.io",
+		"https://alice:s3c/ret@sentry.io",
+		"https://alice:s3c#ret@sentry.io",
+		"https://alice:s3c?ret@sentry.io/x",
+		"https://alice:s3cret@sentry.io:99999",
+		"https://alice:s3cret@[::1",
+		" https://alice:s3cret@sentry.io%zz",
+	} {
+		_, err := ParseBaseURL(raw)
+		if err == nil {
+			t.Errorf("ParseBaseURL(%q) accepted", raw)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "s3c") || strings.Contains(msg, "alice") {
+			t.Errorf("ParseBaseURL(%q): %s", raw, msg)
+		}
+	}
+	c, _ := NewClient(Config{BaseURL: "https://sentry.io"})
+	if _, err := c.ParseIssueRef("https://alice:s3cret@sentry.io/organizations/a/issues/1/"); err == nil || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "alice") {
+		t.Errorf("ParseIssueRef: %v", err)
 	}
 }

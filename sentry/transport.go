@@ -30,7 +30,6 @@ type call struct {
 type Response struct {
 	Page      Page
 	RateLimit RateLimit
-	DirectHit bool
 	// Attempts is how many times the request was sent (retries + 1).
 	Attempts int
 	// RateLimitWait is how long a 429 was waited out, if at all.
@@ -45,6 +44,11 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 	path, err := apiPath(cl.route, cl.args...)
 	if err != nil {
 		return nil, err // before any request, including the region lookup
+	}
+	for _, cur := range cl.query["cursor"] {
+		if !ValidCursor(cur) {
+			return nil, &InvalidArgumentError{Value: cur, What: "cursor"}
+		}
 	}
 	base := cl.base
 	if base == nil {
@@ -66,11 +70,12 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 			return nil, err
 		}
 	}
-	tok, err := c.currentToken(ctx)
+	ts := c.tokenSource(ctx)
+	tok, err := currentToken(ctx, ts)
 	if err != nil {
 		return nil, err
 	}
-	lim := c.limiter(cl.method + " " + cl.route)
+	lim := c.limiterFor(ctx, cl.method+" "+cl.route)
 	var (
 		refreshed, waited bool
 		totalWait         time.Duration
@@ -85,11 +90,15 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 			return r, err
 		}
 		switch status := StatusCode(err); {
+		case status == http.StatusUnauthorized && IsUserActionRequired(err):
+			// SSO, 2FA or sudo: the token is fine, the user must act in
+			// the browser. A refresh would only rotate the tokens.
+			return r, err
 		case status == http.StatusUnauthorized && !refreshed && tok != "":
 			// Sentry rejected the token: a refreshing source gets one
 			// chance to replace it, and the call is retried once.
 			refreshed = true
-			ref, ok := c.source(ctx).(Refresher)
+			ref, ok := ts.(Refresher)
 			if !ok {
 				return r, err
 			}
@@ -127,8 +136,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 	}
 }
 
-func (c *Client) currentToken(ctx context.Context) (string, error) {
-	ts := c.source(ctx)
+func currentToken(ctx context.Context, ts TokenSource) (string, error) {
 	if ts == nil {
 		return "", nil
 	}
@@ -223,22 +231,48 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, payload []
 		return nil, 0, &NetworkError{Method: method, Host: u.Host, Err: scrubURLError(err)}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, resp.StatusCode, &NetworkError{Method: method, Host: u.Host, Err: fmt.Errorf("reading the response: %w", err)}
-	}
-	r := &Response{RateLimit: parseRateLimit(resp.Header), DirectHit: resp.Header.Get("X-Sentry-Direct-Hit") == "1"}
+	r := &Response{RateLimit: parseRateLimit(resp.Header)}
 	r.Page = parsePage(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return r, resp.StatusCode, decodeError(resp, data)
+		// Only the detail is wanted: a small prefix is enough, and the
+		// rest is not read at all.
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		if err != nil && len(data) == 0 {
+			return r, resp.StatusCode, &NetworkError{Method: method, Host: u.Host, Err: fmt.Errorf("reading the response: %w", err)}
+		}
+		return r, resp.StatusCode, c.decodeError(resp, data)
 	}
-	if out != nil {
-		if err := decodeLenient(data, out); err != nil {
-			c.log.Debug("sentry response did not decode", "path", u.Path, "error", err)
-			return r, resp.StatusCode, &DecodeError{Method: method, Path: u.Path, Err: err}
+	body := newBodyReader(ctx, resp, c.maxBody)
+	defer body.release()
+	var err2 error
+	switch out := out.(type) {
+	case nil:
+	case *Event:
+		err2 = decodeEvent(body, out) // streamed, pruned: never held whole
+	default:
+		// Ordinary answers are read whole and decoded at once; one that
+		// turns out large is decoded streaming, with the generic caps, so
+		// neither it nor what it decodes to is held whole.
+		var head []byte
+		if head, err2 = body.readHead(); err2 == io.EOF {
+			err2 = decodeLenient(head, out)
+		} else if err2 == nil {
+			err2 = decodePruned(io.MultiReader(bytes.NewReader(head), body), out)
 		}
 	}
-	return r, resp.StatusCode, nil
+	var tl *TooLargeError
+	switch {
+	case err2 == nil:
+		return r, resp.StatusCode, nil
+	case errors.As(err2, &tl):
+		return r, resp.StatusCode, tl
+	case body.err != nil: // the connection failed, not the JSON
+		return r, resp.StatusCode, &NetworkError{Method: method, Host: u.Host, Err: fmt.Errorf("reading the response: %w", body.err)}
+	case ctx.Err() != nil:
+		return r, resp.StatusCode, ctx.Err()
+	}
+	c.log.Debug("sentry response did not decode", "path", u.Path, "error", err2)
+	return r, resp.StatusCode, &DecodeError{Method: method, Path: u.Path, Err: err2}
 }
 
 // decodeLenient decodes JSON into out, forgiving fields of an unexpected
@@ -258,6 +292,10 @@ func decodeLenient(data []byte, out any) error {
 	return err
 }
 
+// maxConcurrentLimit bounds a learned concurrency limit (Sentry's default
+// is 100).
+const maxConcurrentLimit = 1000
+
 // limiter bounds in-flight requests to one endpoint once Sentry has said
 // how many it allows (X-Sentry-Rate-Limit-ConcurrentLimit). Until then, and
 // on self-hosted Sentry that sends no such header, it does nothing.
@@ -267,12 +305,48 @@ type limiter struct {
 	sem   chan struct{}
 }
 
-func (c *Client) limiter(endpoint string) *limiter {
-	if l, ok := c.limits.Load(endpoint); ok {
+// limiterKey names a limiter: an endpoint, for one principal.
+//
+// Sentry counts concurrency per caller (user, org or IP) and endpoint, not
+// per client (BEHAVIOUR.md section 7). A client that serves many users
+// must therefore keep one limiter per user and endpoint: with one shared
+// limiter, a user whose requests are slow, or whose limit Sentry set low,
+// would hold the slots everyone else waits for.
+type limiterKey struct {
+	endpoint  string
+	principal any // nil: the client's own Config.Token
+}
+
+// maxLimiters bounds the limiters kept; beyond it idle ones are dropped
+// (they learn their limit again from the next response).
+const maxLimiters = 4096
+
+func (c *Client) limiterFor(ctx context.Context, endpoint string) *limiter {
+	key := limiterKey{endpoint: endpoint, principal: principalOf(ctx)}
+	if l, ok := c.limits.Load(key); ok {
 		return l.(*limiter)
 	}
-	l, _ := c.limits.LoadOrStore(endpoint, &limiter{})
+	if c.nlimits.Add(1) > maxLimiters {
+		c.dropIdleLimiters()
+	}
+	l, loaded := c.limits.LoadOrStore(key, &limiter{})
+	if loaded {
+		c.nlimits.Add(-1)
+	}
 	return l.(*limiter)
+}
+
+func (c *Client) dropIdleLimiters() {
+	c.limits.Range(func(k, v any) bool {
+		l := v.(*limiter)
+		l.mu.Lock()
+		idle := l.sem == nil || len(l.sem) == 0
+		l.mu.Unlock()
+		if idle && c.limits.CompareAndDelete(k, v) {
+			c.nlimits.Add(-1)
+		}
+		return true
+	})
 }
 
 func (l *limiter) acquire(ctx context.Context) (func(), error) {
@@ -294,6 +368,7 @@ func (l *limiter) learn(n int) {
 	if n <= 0 {
 		return
 	}
+	n = min(n, maxConcurrentLimit) // a header, not a reason to allocate
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if n != l.limit {
@@ -302,9 +377,13 @@ func (l *limiter) learn(n int) {
 }
 
 // Limit reports the concurrency limit learned for an endpoint ("GET
-// /api/0/organizations/%s/issues/"), 0 if none.
-func (c *Client) Limit(endpoint string) int {
-	l := c.limiter(endpoint)
+// /api/0/organizations/%s/issues/") for the client's own token, 0 if none.
+func (c *Client) Limit(endpoint string) int { return c.LimitFor(context.Background(), endpoint) }
+
+// LimitFor is Limit for the principal of ctx (WithPrincipalKey,
+// WithTokenSource).
+func (c *Client) LimitFor(ctx context.Context, endpoint string) int {
+	l := c.limiterFor(ctx, endpoint)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.limit

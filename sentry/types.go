@@ -232,7 +232,25 @@ func (e *Event) Exceptions() []Exception {
 	return nil
 }
 
-// Message returns the event's message entry's formatted text, if any.
+// ValuesOmitted counts the values (breadcrumbs, exceptions, threads)
+// dropped while decoding the event's entry of type typ: only the last
+// MaxValues are kept.
+func (e *Event) ValuesOmitted(typ string) int {
+	for _, en := range e.Entries {
+		if en.Type != typ {
+			continue
+		}
+		var d struct {
+			N int `json:"sentry-mcp:valuesOmitted"`
+		}
+		if json.Unmarshal(en.Data, &d) == nil {
+			return d.N
+		}
+	}
+	return 0
+}
+
+// MessageText returns the event's message entry's formatted text, if any.
 func (e *Event) MessageText() string {
 	for _, en := range e.Entries {
 		if en.Type != "message" {
@@ -263,6 +281,9 @@ type Exception struct {
 	} `json:"mechanism"`
 	Stacktrace *struct {
 		Frames []Frame `json:"frames"`
+		// FramesOmitted counts the frames dropped while decoding: only
+		// the last MaxFrames, nearest the crash, are kept.
+		FramesOmitted int `json:"sentry-mcp:framesOmitted"`
 	} `json:"stacktrace"`
 }
 

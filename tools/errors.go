@@ -51,9 +51,12 @@ func describe(tool string, scopes []string, err error) string {
 		ne  *sentry.NetworkError
 		de  *sentry.DecodeError
 		te  *sentry.TokenError
+		tl  *sentry.TooLargeError
 		msg string
 	)
 	switch {
+	case errors.As(err, &tl):
+		return fmt.Sprintf("Sentry's answer to %s %s is too large (over %d MB); narrow the request (a smaller limit, a more specific query) and try again.", tl.Method, line(tl.Path, capText), tl.Limit>>20)
 	case errors.As(err, &ue):
 		return ue.msg
 	case errors.As(err, &te):
@@ -82,6 +85,16 @@ func describeStatus(tool string, scopes []string, e *sentry.Error, err error) st
 	switch {
 	case e.StatusCode == 400:
 		return fmt.Sprintf("Sentry rejected the request: %s. Check the arguments (search syntax, period, cursor).", detail)
+	case e.StatusCode == 401 && e.Code == sentry.CodeSSORequired:
+		where := "in the Sentry web UI"
+		if e.LoginURL != "" { // resolved against the configured Sentry by the client
+			where = "at " + e.LoginURL
+		}
+		return fmt.Sprintf("This organization requires single sign-on (%s). Complete SSO %s in your browser, then try again; signing in to sentry-mcp again does not help.", detail, where)
+	case e.StatusCode == 401 && e.Code == sentry.Code2FARequired:
+		return fmt.Sprintf("This organization requires two-factor authentication (%s). Enable it for your account in Sentry (Settings > Account > Security), then try again.", detail)
+	case e.StatusCode == 401 && e.Code == sentry.CodeSudoRequired:
+		return fmt.Sprintf("Sentry wants you to confirm your identity first (%s). Sign in to the Sentry web UI again, then try again.", detail)
 	case e.StatusCode == 401:
 		return fmt.Sprintf("Sentry did not accept the credentials (%s). Sign in again with `sentry-mcp auth login`, or set SENTRY_ACCESS_TOKEN to a valid token.", detail)
 	case e.StatusCode == 403:

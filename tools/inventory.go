@@ -186,6 +186,8 @@ func (inv *Inventory) Call(ctx context.Context, name string, args json.RawMessag
 	if pr.Token != nil {
 		ctx = sentry.WithTokenSource(ctx, pr.Token)
 	}
+	// Sentry counts concurrency per user and endpoint: so does the client.
+	ctx = sentry.WithPrincipalKey(ctx, pr.Key)
 	return t.run(ctx, inv.deps, pr, args)
 }
 

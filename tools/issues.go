@@ -315,9 +315,10 @@ func eventBrief(ev *sentry.Event) (*schemas.EventBrief, detailCuts) {
 	if len(excs) == 0 {
 		e.Message = ev.MessageText()
 	}
+	cuts.exceptions = ev.ValuesOmitted("exception") // dropped while decoding (sentry.MaxValues)
 	if n := len(excs) - maxExceptions; n > 0 {
 		// The last exception is the one raised; keep the end of the chain.
-		cuts.exceptions, excs = n, excs[n:]
+		cuts.exceptions, excs = cuts.exceptions+n, excs[n:]
 	}
 	for _, x := range excs {
 		xb := schemas.ExceptionBrief{Type: x.Type, Value: x.Value}
@@ -327,6 +328,7 @@ func eventBrief(ev *sentry.Event) (*schemas.EventBrief, detailCuts) {
 		hidden := 0
 		if x.Stacktrace != nil {
 			xb.Frames, hidden = collapseFrames(x.Stacktrace.Frames)
+			hidden += x.Stacktrace.FramesOmitted // dropped while decoding (sentry.MaxFrames)
 		}
 		cuts.frames = append(cuts.frames, hidden)
 		e.Exceptions = append(e.Exceptions, xb)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sentry-mcp/sentry-mcp/schemas"
+	"github.com/sentry-mcp/sentry-mcp/sentry"
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 )
 
@@ -593,7 +594,6 @@ func TestInjectionStaysInsideItsParameter(t *testing.T) {
 	}{
 		{"list_issues", map[string]any{"organization": "acme", "query": "is:unresolved&project=-1#frag"}, "/api/0/organizations/acme/issues/", "query", "is:unresolved&project=-1#frag"},
 		{"list_issues", map[string]any{"organization": "acme", "query": "a\r\nX-Injected: 1"}, "/api/0/organizations/acme/issues/", "query", "a\r\nX-Injected: 1"},
-		{"list_issues", map[string]any{"organization": "acme", "cursor": "0:0:0&limit=100"}, "/api/0/organizations/acme/issues/", "cursor", "0:0:0&limit=100"},
 		{"list_issues", map[string]any{"organization": "acme", "environment": "prod?x=1#y"}, "/api/0/organizations/acme/issues/", "environment", "prod?x=1#y"},
 		{"list_organizations", map[string]any{"query": "slug:acme&owner=1"}, "/api/0/organizations/", "query", "slug:acme&owner=1"},
 		{"list_projects", map[string]any{"organization": "acme", "query": "../../api-tokens/"}, "/api/0/organizations/acme/projects/", "query", "../../api-tokens/"},
@@ -621,11 +621,24 @@ func TestInjectionStaysInsideItsParameter(t *testing.T) {
 				t.Errorf("%s: smuggled parameter %s", tt.tool, smuggled)
 			}
 		}
-		if tt.param == "cursor" && q.Get("limit") != "25" {
-			t.Errorf("cursor overrode limit: %v", q)
-		}
 		if tt.param == "query" && tt.tool == "list_issues" && q.Has("project") {
 			t.Errorf("query smuggled a project filter: %v", q)
+		}
+	}
+}
+
+// TestOddCursorsAreRefused: a cursor is opaque but has Sentry's shape; one
+// that could carry other parameters is refused before any request.
+func TestOddCursorsAreRefused(t *testing.T) {
+	h := newHarness(t, setup{})
+	for _, c := range []string{"0:0:0&limit=100", "0:0:0\r\nX: 1", "0:0:0#x", "a b"} {
+		h.fake.ResetRequests()
+		res := h.call("list_issues", map[string]any{"organization": "acme", "cursor": c})
+		if !res.IsError || !strings.Contains(text(res), "cursor") {
+			t.Errorf("cursor %q: %q", c, text(res))
+		}
+		if n := len(h.fake.Requests()); n != 0 {
+			t.Errorf("cursor %q: %d requests", c, n)
 		}
 	}
 }
@@ -643,6 +656,31 @@ func TestSelfHostedSendsNoRateLimitHeaders(t *testing.T) {
 	} {
 		if res := h.call(c.tool, c.args); res.IsError {
 			t.Errorf("%s on self-hosted: %s", c.tool, text(res))
+		}
+	}
+}
+
+// TestUserActionRequiredSaysWhatToDo: SSO, 2FA and sudo 401s tell the
+// agent what the user must complete and where, not to sign in again.
+func TestUserActionRequiredSaysWhatToDo(t *testing.T) {
+	for _, tc := range []struct {
+		code string
+		want []string
+	}{
+		{sentry.CodeSSORequired, []string{"single sign-on", "/auth/login/acme/", "does not help"}},
+		{sentry.Code2FARequired, []string{"two-factor authentication", "Settings > Account > Security"}},
+		{sentry.CodeSudoRequired, []string{"confirm your identity"}},
+	} {
+		h := newHarness(t, setup{})
+		h.fake.RequireUserAction("acme", tc.code)
+		res := h.call("list_issues", map[string]any{"organization": "acme"})
+		for _, w := range append(tc.want, "try again") {
+			if !res.IsError || !strings.Contains(text(res), w) {
+				t.Errorf("%s: %q lacks %q", tc.code, text(res), w)
+			}
+		}
+		if strings.Contains(text(res), "auth login") {
+			t.Errorf("%s: says to sign in again: %q", tc.code, text(res))
 		}
 	}
 }

@@ -39,6 +39,11 @@ type Org struct {
 	// means owner). Token scopes are intersected with the role's scopes
 	// for object permission checks, as Sentry does.
 	Role string
+	// UserAction makes every request on the organization's endpoints fail
+	// with Sentry's 401 for an organization that requires the user to act
+	// in the browser: CodeSSORequired, Code2FARequired or CodeSudoRequired
+	// (see Server.RequireUserAction). "" = none.
+	UserAction string
 	// OrganizationURL is links.organizationUrl; "" means the server's URL.
 	// links.regionUrl always comes from Options.RegionURL.
 	OrganizationURL string

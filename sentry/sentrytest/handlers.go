@@ -519,8 +519,7 @@ func (c *call) projectFromPath() (*Org, *Project) {
 		c.notFound()
 		return nil, nil
 	}
-	if !c.allowed(o) {
-		c.detail(403, msgForbidden)
+	if c.userActionRequired(o) || !c.allowedOrDenied(o) {
 		return nil, nil
 	}
 	return o, p
@@ -624,8 +623,7 @@ func (c *call) issueFromPath() (*Org, *Issue) {
 		c.notFound()
 		return nil, nil
 	}
-	if !c.allowed(o) {
-		c.detail(403, msgForbidden)
+	if c.userActionRequired(o) || !c.allowedOrDenied(o) {
 		return nil, nil
 	}
 	return o, is

@@ -277,8 +277,7 @@ func (c *call) perPage() (int, bool) {
 		c.detail(400, "Invalid per_page parameter.")
 		return 0, false
 	}
-	if n > 100 || n < 1 {
-		// clamp_pagination_per_page (BEHAVIOUR.md section 5; older Sentry said "Cannot exceed 100.").
+	if n > 100 || n < 1 { // clamp_pagination_per_page
 		c.detail(400, "Invalid per_page value. Must be between 1 and 100.")
 		return 0, false
 	}

@@ -22,6 +22,10 @@
 //     refusing larger values;
 //   - statsPeriod= (empty) is invalid on the organization issue list.
 //
+// Server.RequireUserAction makes an organization answer Sentry's SSO, 2FA
+// or sudo 401 ({"detail": {"code": "sso-required", "message": ...,
+// "extra": {"loginUrl": "/auth/login/<org>/"}}}) on its endpoints.
+//
 // The fake also runs Sentry's OAuth 2.0 authorization server under /oauth/
 // (see oauth.go): authorization code grant with PKCE, refresh with rotation,
 // the device authorization grant and the device verification page. Its
@@ -501,9 +505,73 @@ func (c *call) org() *Org {
 		c.notFound()
 		return nil
 	}
-	if !c.allowed(o) {
-		c.detail(403, msgForbidden)
+	if c.userActionRequired(o) || !c.allowedOrDenied(o) {
 		return nil
 	}
 	return o
+}
+
+// allowedOrDenied is allowed, answering 403 when not.
+func (c *call) allowedOrDenied(o *Org) bool {
+	if !c.allowed(o) {
+		c.detail(403, msgForbidden)
+		return false
+	}
+	return true
+}
+
+// Codes of Sentry's 401s that ask the user to act in the browser
+// (src/sentry/api/exceptions.py: SsoRequired, TwoFactorRequired,
+// SudoRequired).
+const (
+	CodeSSORequired  = "sso-required"
+	Code2FARequired  = "2fa-required"
+	CodeSudoRequired = "sudo-required"
+)
+
+// RequireUserAction makes the organization (slug or id) answer every
+// request on its endpoints with the 401 of code (CodeSSORequired,
+// Code2FARequired or CodeSudoRequired), as Sentry does when the
+// organization requires SSO or 2FA the user has not completed; "" lifts
+// it. It reports whether the organization exists.
+func (s *Server) RequireUserAction(org, code string) bool {
+	s.data.mu.Lock()
+	defer s.data.mu.Unlock()
+	o := s.data.org(org)
+	if o == nil {
+		return false
+	}
+	o.UserAction = code
+	return true
+}
+
+// userActionRequired answers the organization's UserAction 401 and
+// reports whether it did. Like OrganizationPermission, it comes after
+// authentication and before the scope check on the object. The body is
+// SentryAPIException's {"detail": {"code", "message", "extra"}}; such a
+// 401 carries no WWW-Authenticate (DRF adds it only to NotAuthenticated
+// and AuthenticationFailed).
+func (c *call) userActionRequired(o *Org) bool {
+	var (
+		msg   string
+		extra = map[string]any{}
+	)
+	switch o.UserAction {
+	case "":
+		return false
+	case CodeSSORequired:
+		msg = "Must login via SSO"
+		extra["loginUrl"] = "/auth/login/" + o.Slug + "/" // reverse("sentry-auth-organization", args=[slug])
+	case Code2FARequired:
+		msg = "Organization requires two-factor authentication to be enabled"
+	case CodeSudoRequired:
+		msg = "Account verification required."
+		if u := c.d.User; u != nil {
+			extra["username"] = u["username"]
+		}
+	default:
+		msg = o.UserAction
+	}
+	c.json(401, map[string]any{"detail": map[string]any{"code": o.UserAction, "message": msg, "extra": extra}})
+	return true
 }
