@@ -54,7 +54,7 @@ env -u DBUS_SESSION_BUS_ADDRESS -u GNOME_KEYRING_CONTROL \
 	dbus-run-session -- sh -c '
 		echo -n pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 1
 		go test -count=1 -v -run Keyring ./auth/ &&
-		go test -count=1 -v -run "TestLogin|TestProcessRace" .
+		go test -count=1 -v -run "TestLogin|TestProcessRace" ./internal/cli/
 	' >"$log" 2>&1 || status=$?
 end=$(date +%s)
 
