@@ -15,10 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/oauth2"
+
+	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
 // DefaultLoginScopes is what `auth login` asks for unless told otherwise.
@@ -277,7 +277,7 @@ func (c OAuthClient) preflight(ctx context.Context, authURL string) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch {
 	case strings.Contains(string(body), "client_id"):
-		return fmt.Errorf("Sentry does not know the OAuth client id %q: check SENTRY_CLIENT_ID / --client-id (Sentry > Settings > Developer Settings)", c.ClientID)
+		return fmt.Errorf("Sentry does not know the OAuth client id %q: check SENTRY_CLIENT_ID / --client-id (Sentry: Settings > Account > API > Applications)", c.ClientID)
 	case strings.Contains(string(body), "redirect_uri"):
 		return errors.New("the OAuth application does not allow our redirect URI: add http://127.0.0.1/callback to its redirect URIs in Sentry (any port is accepted for loopback)")
 	}
@@ -312,9 +312,9 @@ func (c OAuthClient) LoginDeviceWith(ctx context.Context, opt LoginOptions) (*Cr
 			return nil, err
 		}
 	}
-	fmt.Fprintf(notify, "To sign in to %s, open\n\n  %s\n\nand enter the code  %s\n", terminalSafe(c.BaseURL), terminalSafe(da.VerificationURI), terminalSafe(da.UserCode))
+	fmt.Fprintf(notify, "To sign in to %s, open\n\n  %s\n\nand enter the code  %s\n", render.Line(c.BaseURL, 0), render.Line(da.VerificationURI, 0), render.Line(da.UserCode, 64))
 	if da.VerificationURIComplete != "" {
-		fmt.Fprintf(notify, "\n(or open %s)\n", terminalSafe(da.VerificationURIComplete))
+		fmt.Fprintf(notify, "\n(or open %s)\n", render.Line(da.VerificationURIComplete, 0))
 	}
 	fmt.Fprintln(notify, "Waiting for approval...")
 	deadline := da.Expiry
@@ -338,25 +338,9 @@ func (c OAuthClient) sameHost(raw string) error {
 	base, err := url.Parse(c.BaseURL)
 	u, uerr := url.Parse(raw)
 	if err != nil || uerr != nil || u.Host == "" || !strings.EqualFold(u.Scheme, base.Scheme) || !strings.EqualFold(u.Host, base.Host) {
-		return fmt.Errorf("refusing the device sign-in: Sentry named a verification page that is not on %s (%s); check --url", c.BaseURL, terminalSafe(raw))
+		return fmt.Errorf("refusing the device sign-in: Sentry named a verification page that is not on %s (%s); check --url", c.BaseURL, render.Line(raw, 200))
 	}
 	return nil
-}
-
-// terminalSafe escapes what a terminal would interpret (control characters,
-// escape sequences, bidi overrides) in text from the network before it is
-// printed: non-printable runes become Go escapes such as \x1b.
-func terminalSafe(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // refresh trades cred's refresh token for new tokens.
@@ -409,7 +393,7 @@ func tokenError(doing string, err error, scopes []string) error {
 	}
 	switch re.ErrorCode {
 	case "invalid_client":
-		return errors.New("Sentry did not accept the OAuth client: check SENTRY_CLIENT_ID and SENTRY_CLIENT_SECRET (Sentry > Settings > Developer Settings > your OAuth application)")
+		return errors.New("Sentry did not accept the OAuth client: check SENTRY_CLIENT_ID and SENTRY_CLIENT_SECRET (Sentry: Settings > Account > API > Applications > your application)")
 	case "invalid_scope":
 		return authorizeError("invalid_scope", scopes)
 	case "access_denied":

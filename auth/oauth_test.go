@@ -106,7 +106,7 @@ func TestSourceReportsCredentialChanges(t *testing.T) {
 		}
 	})
 	clock := newClock()
-	ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, LockDir: dir, Margin: auth.DefaultRefreshMargin,
+	ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, Locker: auth.NewFileLocker(auth.LockPath(dir, fake.URL)), Margin: auth.DefaultRefreshMargin,
 		ReloadEvery: time.Hour, Now: clock.now})
 	var changes atomic.Int64
 	ts.OnChange(func() { changes.Add(1) })
@@ -223,7 +223,7 @@ func TestDeviceFlowLimits(t *testing.T) {
 			if strings.ContainsAny(out, "\x1b\x07\u202e") {
 				t.Errorf("control characters reached the terminal: %q", out)
 			}
-			if tt.name == "escape sequences" && !strings.Contains(out, `\x1b]0;pwned\aABCD-EFGH\u202e`) {
+			if tt.name == "escape sequences" && !strings.Contains(out, `\x1b]0;pwned\x07ABCD-EFGH\u202e`) {
 				t.Errorf("the code is not shown escaped: %q", out)
 			}
 		})

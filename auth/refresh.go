@@ -57,11 +57,9 @@ func ValidateRefreshMargin(d time.Duration) error {
 type TokenSourceOptions struct {
 	Host  string // normalised base URL the credential belongs to; refreshes go here
 	Store Store  // where the credential lives
-	// Locker serialises refreshes of this credential across processes. nil:
-	// a file lock at LockPath(LockDir, Host) when LockDir is set, else
-	// CredentialLocker(Host, StoreOptions{}).
-	Locker  Locker
-	LockDir string // see Locker
+	// Locker serialises refreshes of this credential across processes.
+	// nil: CredentialLocker(Host, StoreOptions{}), the credential's one lock.
+	Locker Locker
 	// Margin: refresh this long before expiry, in the background (capped at
 	// half the token's lifetime). 0 = only when the token has expired or
 	// Sentry rejected it. Negative values are treated as 0; validate user
@@ -116,7 +114,8 @@ type RefreshingTokenSource struct {
 	lastReload time.Time // background reload (ReloadEvery)
 	lastLook   time.Time // synchronous look for a new sign-in (deadReloadEvery)
 	reloading  bool
-	bg         sync.WaitGroup // attempts and reloads in the background
+	bgN        int           // attempts and reloads running in the background (ts.mu)
+	bgIdle     chan struct{} // closed when bgN drops to 0 (ts.mu)
 
 	backoffBase, backoffMax time.Duration
 }
@@ -149,9 +148,7 @@ func NewRefreshingTokenSource(opt TokenSourceOptions) *RefreshingTokenSource {
 	}
 	ts := &RefreshingTokenSource{opt: opt, locker: opt.Locker, backoffBase: backoffBase, backoffMax: backoffMax}
 	if ts.locker == nil {
-		if opt.LockDir != "" {
-			ts.locker = NewFileLocker(LockPath(opt.LockDir, opt.Host))
-		} else if l, err := CredentialLocker(opt.Host, StoreOptions{}); err == nil {
+		if l, err := CredentialLocker(opt.Host, StoreOptions{}); err == nil {
 			ts.locker = l
 		} else {
 			ts.locker = errLocker{err}
@@ -172,26 +169,6 @@ func (ts *RefreshingTokenSource) Credential() (*Credential, error) {
 	}
 	cp := *c
 	return &cp, nil
-}
-
-// EffectiveScopes are the scopes the server may use: the credential's
-// EffectiveScopes. nil means unknown.
-func (ts *RefreshingTokenSource) EffectiveScopes() ([]string, error) {
-	c, err := ts.loaded()
-	if err != nil {
-		return nil, err
-	}
-	return c.EffectiveScopes(), nil
-}
-
-// Generation counts the credentials the source has used: it grows every
-// time the credential in use is replaced (a refresh, a sign-in by another
-// process picked up from the store). Compare it to notice a change, then
-// read Credential or EffectiveScopes.
-func (ts *RefreshingTokenSource) Generation() uint64 {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.gen
 }
 
 // OnChange registers f to be called (without any lock held, from whatever
@@ -257,13 +234,19 @@ func (ts *RefreshingTokenSource) Status() (Status, error) {
 // exits: a refresh that has been sent must be saved, Sentry has rotated the
 // tokens by then.
 func (ts *RefreshingTokenSource) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { ts.bg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		ts.mu.Lock()
+		if ts.bgN == 0 {
+			ts.mu.Unlock()
+			return nil
+		}
+		idle := ts.bgIdle
+		ts.mu.Unlock()
+		select {
+		case <-idle: // work may have started since: look again
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
@@ -496,9 +479,27 @@ func (ts *RefreshingTokenSource) startLocked(stale string, now time.Time) *attem
 	}
 	a := &attempt{done: make(chan struct{})}
 	ts.attempt = a
-	ts.bg.Add(1)
+	ts.bgStartLocked()
 	go ts.run(a, stale)
 	return a
+}
+
+// bgStartLocked counts background work that Wait waits for; ts.mu is
+// held. (A WaitGroup would not do: Add may not race with Wait.)
+func (ts *RefreshingTokenSource) bgStartLocked() {
+	if ts.bgN == 0 {
+		ts.bgIdle = make(chan struct{})
+	}
+	ts.bgN++
+}
+
+// bgDone ends one piece of background work; ts.mu is not held.
+func (ts *RefreshingTokenSource) bgDone() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.bgN--; ts.bgN == 0 {
+		close(ts.bgIdle)
+	}
 }
 
 // run is one attempt. It does not follow any caller's context: once the
@@ -506,7 +507,7 @@ func (ts *RefreshingTokenSource) startLocked(stale string, now time.Time) *attem
 // the answer, so the request and the save run to completion, bounded by
 // AttemptTimeout.
 func (ts *RefreshingTokenSource) run(a *attempt, stale string) {
-	defer ts.bg.Done()
+	defer ts.bgDone()
 	ctx, cancel := context.WithTimeout(context.Background(), ts.opt.AttemptTimeout)
 	defer cancel()
 	changed, err := ts.refreshOnce(ctx, stale)
@@ -620,9 +621,9 @@ func (ts *RefreshingTokenSource) maybeReloadLocked(now time.Time) {
 		return
 	}
 	ts.reloading, ts.lastReload = true, now
-	ts.bg.Add(1)
+	ts.bgStartLocked()
 	go func() {
-		defer ts.bg.Done()
+		defer ts.bgDone()
 		c, err := ts.readStore()
 		ts.mu.Lock()
 		ts.reloading = false

@@ -65,7 +65,7 @@ func loginExpiring(t *testing.T, base string, store Store, left time.Duration) *
 }
 
 func source(base string, store Store, dir string) *RefreshingTokenSource {
-	return NewRefreshingTokenSource(TokenSourceOptions{Host: base, Store: store, LockDir: dir, Margin: DefaultRefreshMargin})
+	return NewRefreshingTokenSource(TokenSourceOptions{Host: base, Store: store, Locker: NewFileLocker(LockPath(dir, base)), Margin: DefaultRefreshMargin})
 }
 
 func TestCancelledCallDoesNotLoseARefresh(t *testing.T) {
@@ -221,7 +221,7 @@ func TestRejectedPastedTokenDoesNotHoldUpCalls(t *testing.T) {
 	inner := NewFileStore(filepath.Join(dir, "credentials.json"))
 	inner.Save(&Credential{Host: "https://sentry.example.com", AccessToken: "sntrys_pasted", Kind: KindToken})
 	store := &slowStore{Store: inner, release: make(chan struct{})}
-	ts := NewRefreshingTokenSource(TokenSourceOptions{Host: "https://sentry.example.com", Store: store, LockDir: dir, ReloadEvery: -1})
+	ts := NewRefreshingTokenSource(TokenSourceOptions{Host: "https://sentry.example.com", Store: store, Locker: NewFileLocker(LockPath(dir, "https://sentry.example.com")), ReloadEvery: -1})
 	if _, err := ts.Token(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestRefreshMargin(t *testing.T) {
 		dir := t.TempDir()
 		store := NewFileStore(filepath.Join(dir, "credentials.json"))
 		cred := login(t, base, store) // an hour left
-		ts := NewRefreshingTokenSource(TokenSourceOptions{Host: base, Store: store, LockDir: dir, Margin: margin})
+		ts := NewRefreshingTokenSource(TokenSourceOptions{Host: base, Store: store, Locker: NewFileLocker(LockPath(dir, base)), Margin: margin})
 		if tok, err := ts.TokenAfterRefresh(context.Background()); err != nil || tok != cred.AccessToken {
 			t.Errorf("margin %s: %q %v", margin, tok, err)
 		}

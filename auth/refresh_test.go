@@ -131,7 +131,7 @@ func newSource(fake *sentrytest.Server, store auth.Store, dir string, margin tim
 	if logs != nil {
 		logger = slog.New(slog.NewTextHandler(logs, nil))
 	}
-	return auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, LockDir: dir, Margin: margin, Logger: logger})
+	return auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, Locker: auth.NewFileLocker(auth.LockPath(dir, fake.URL)), Margin: margin, Logger: logger})
 }
 
 func works(t *testing.T, fake *sentrytest.Server, tok string) bool {
@@ -256,7 +256,7 @@ func TestRefreshFailureNeverLosesTheCredential(t *testing.T) {
 		due(t, store, fake.URL)
 		var logs bytes.Buffer
 		clock := newClock()
-		ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, LockDir: dir, Margin: auth.DefaultRefreshMargin,
+		ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, Locker: auth.NewFileLocker(auth.LockPath(dir, fake.URL)), Margin: auth.DefaultRefreshMargin,
 			Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: clock.now})
 		// The token is near expiry but still valid: keep using it.
 		tok, err := ts.TokenAfterRefresh(context.Background())
@@ -467,7 +467,7 @@ func TestFailingRefreshIsSharedAndBacksOff(t *testing.T) {
 	fake.FailNextOAuth(1000, 503, "")
 	due(t, store, fake.URL)
 	clock := newClock()
-	ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, LockDir: dir, Margin: auth.DefaultRefreshMargin, Now: clock.now})
+	ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, Locker: auth.NewFileLocker(auth.LockPath(dir, fake.URL)), Margin: auth.DefaultRefreshMargin, Now: clock.now})
 	fake.ResetRequests()
 	for round := range 3 {
 		toks, errs := concurrently(t, ts, 20, 10*time.Second)
@@ -496,7 +496,7 @@ func TestExpiredTokenWaitsForOneAttemptOnly(t *testing.T) {
 	c, _ := store.Load(fake.URL)
 	c.Expiry = time.Now().Add(-time.Minute)
 	store.Save(c)
-	ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, LockDir: dir, Margin: auth.DefaultRefreshMargin,
+	ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{Host: fake.URL, Store: store, Locker: auth.NewFileLocker(auth.LockPath(dir, fake.URL)), Margin: auth.DefaultRefreshMargin,
 		AttemptTimeout: 100 * time.Millisecond})
 	fake.ResetRequests()
 	toks, errs := concurrently(t, ts, 4, 10*time.Second)

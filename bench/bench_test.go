@@ -160,7 +160,7 @@ func BenchmarkInProcess(b *testing.B) {
 	pr := &tools.Principal{Key: "bench", Token: sentry.StaticToken(Token), Grant: auth.NewGrant(Scopes, nil, false)}
 	stdinR, stdinW := io.Pipe()
 	stdoutR, stdoutW := io.Pipe()
-	ss := server.NewStdioServer(inv.MCPServer(tools.ServerOptions{Version: "bench", Bind: tools.BindPrincipal(pr)}))
+	ss := server.NewStdioServer(inv.MCPServer(tools.ServerOptions{Version: "bench", Bind: func(ctx context.Context) context.Context { return tools.WithPrincipal(ctx, pr) }}))
 	server.WithWorkerPoolSize(16)(ss)
 	done := make(chan struct{})
 	go func() {

@@ -2,7 +2,6 @@ package sentry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,6 +33,11 @@ const (
 	// budgetSize bounds the bytes of large bodies being read and decoded
 	// at once, across all clients of the process.
 	budgetSize = 48 << 20
+	// maxWeight is the most one body takes of the budget: what is decoded
+	// of a large answer is bounded by the streaming caps, not by its size,
+	// so six large answers (of any users) may be read at once and one slow
+	// download cannot hold up everyone.
+	maxWeight = budgetSize / 6
 )
 
 const detailClipped = "… (truncated)"
@@ -62,12 +66,6 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// IsTooLarge reports whether err is (or wraps) a *TooLargeError.
-func IsTooLarge(err error) bool {
-	var e *TooLargeError
-	return errors.As(err, &e)
-}
-
 // bodyReader reads a response body up to limit bytes; one more byte is a
 // *TooLargeError. Beyond smallBody bytes (or at once, when Content-Length
 // says the body is larger) it first takes its weight from the process-wide
@@ -88,12 +86,12 @@ type bodyReader struct {
 }
 
 func newBodyReader(ctx context.Context, resp *http.Response, limit int64) *bodyReader {
-	b := &bodyReader{ctx: ctx, r: resp.Body, limit: limit, weight: min(limit, budgetSize), contentLength: resp.ContentLength}
+	b := &bodyReader{ctx: ctx, r: resp.Body, limit: limit, weight: min(limit, maxWeight), contentLength: resp.ContentLength}
 	b.tooLarge = &TooLargeError{Method: resp.Request.Method, Path: resp.Request.URL.Path, Limit: limit}
 	if cl := resp.ContentLength; cl > limit {
 		b.n = limit + 1 // refused unread
 	} else if cl > smallBody {
-		b.weight, b.large = min(cl, budgetSize), true
+		b.weight, b.large = min(cl, maxWeight), true
 	}
 	return b
 }

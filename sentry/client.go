@@ -393,11 +393,6 @@ func StatusCode(err error) int {
 	return 0
 }
 
-// IsSSORequired reports whether Sentry refused the call until the user
-// signs in to the organization with SSO; the *Error's LoginURL says where,
-// when known.
-func IsSSORequired(err error) bool { return errorCode(err) == CodeSSORequired }
-
 // IsUserActionRequired reports whether Sentry refused the call until the
 // user completes SSO, enables two-factor authentication or re-confirms
 // their identity (sudo) in the browser. Refreshing the token cannot help,

@@ -236,7 +236,7 @@ func TestConcurrencyLimitIsRespectedPerEndpoint(t *testing.T) {
 	if _, _, err := c.ListIssues(ctx, "acme", IssueListOptions{}); err != nil { // learns the limit
 		t.Fatal(err)
 	}
-	if got := c.Limit("GET /api/0/organizations/%s/issues/"); got != 3 {
+	if got := c.limitOf("GET /api/0/organizations/%s/issues/"); got != 3 {
 		t.Fatalf("learned limit %d", got)
 	}
 	var wg sync.WaitGroup
@@ -249,7 +249,7 @@ func TestConcurrencyLimitIsRespectedPerEndpoint(t *testing.T) {
 	if p := peak.Load(); p > 3 {
 		t.Errorf("%d requests in flight to an endpoint limited to 3", p)
 	}
-	if c.Limit("GET /api/0/organizations/") != 0 {
+	if c.limitOf("GET /api/0/organizations/") != 0 {
 		t.Error("a limit appeared for an endpoint that sent none")
 	}
 }

@@ -98,10 +98,10 @@ func TestConcurrencyLimitsArePerPrincipal(t *testing.T) {
 			if _, _, err := c.ListIssues(tt.slow(bg), "acme", IssueListOptions{}); err != nil { // learns limit 1
 				t.Fatal(err)
 			}
-			if c.LimitFor(tt.slow(bg), endpoint) != 1 {
-				t.Fatalf("limit %d", c.LimitFor(tt.slow(bg), endpoint))
+			if c.limitFor(tt.slow(bg), endpoint) != 1 {
+				t.Fatalf("limit %d", c.limitFor(tt.slow(bg), endpoint))
 			}
-			if !tt.shared && c.LimitFor(tt.other(bg), endpoint) != 0 {
+			if !tt.shared && c.limitFor(tt.other(bg), endpoint) != 0 {
 				t.Error("one principal's limit applies to another")
 			}
 			ch := make(chan struct{})

@@ -375,16 +375,3 @@ func (l *limiter) learn(n int) {
 		l.limit, l.sem = n, make(chan struct{}, n)
 	}
 }
-
-// Limit reports the concurrency limit learned for an endpoint ("GET
-// /api/0/organizations/%s/issues/") for the client's own token, 0 if none.
-func (c *Client) Limit(endpoint string) int { return c.LimitFor(context.Background(), endpoint) }
-
-// LimitFor is Limit for the principal of ctx (WithPrincipalKey,
-// WithTokenSource).
-func (c *Client) LimitFor(ctx context.Context, endpoint string) int {
-	l := c.limiterFor(ctx, endpoint)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.limit
-}

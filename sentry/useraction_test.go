@@ -56,8 +56,8 @@ func TestUserActionRequiredIsNotRefreshed(t *testing.T) {
 				if !errors.As(err, &se) || se.StatusCode != 401 || se.Code != tt.code {
 					t.Fatalf("err = %#v", err)
 				}
-				if IsSSORequired(err) != tt.wantSSO || !IsUserActionRequired(err) {
-					t.Errorf("IsSSORequired %v, IsUserActionRequired %v", IsSSORequired(err), IsUserActionRequired(err))
+				if (errorCode(err) == CodeSSORequired) != tt.wantSSO || !IsUserActionRequired(err) {
+					t.Errorf("IsSSORequired %v, IsUserActionRequired %v", (errorCode(err) == CodeSSORequired), IsUserActionRequired(err))
 				}
 				if want := fake.URL + "/auth/login/acme/"; tt.wantLogin && se.LoginURL != want {
 					t.Errorf("LoginURL %q, want %q", se.LoginURL, want)
@@ -109,7 +109,7 @@ func TestLoginURLStaysOnTheConfiguredSentry(t *testing.T) {
 			base = srv.URL
 			_, _, err := c.GetIssue(context.Background(), "acme", "1")
 			var se *Error
-			if !errors.As(err, &se) || !IsSSORequired(err) {
+			if !errors.As(err, &se) || !(errorCode(err) == CodeSSORequired) {
 				t.Fatalf("err = %v", err)
 			}
 			want := strings.ReplaceAll(tt.want, "%s", base)

@@ -70,7 +70,7 @@ func describe(tool string, scopes []string, err error) string {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "Sentry did not answer in time. Try again; if it persists, Sentry may be degraded."
 	case errors.As(err, &ne):
-		return fmt.Sprintf("Could not reach Sentry at %s (%v). Check the network and the --url / SENTRY_URL setting, then try again.", ne.Host, ne.Err)
+		return fmt.Sprintf("Could not reach Sentry at %s (%s). Check the network and the --url / SENTRY_URL setting, then try again.", line(ne.Host, capText), line(ne.Err.Error(), capDetail))
 	case errors.As(err, &de):
 		return fmt.Sprintf("Sentry answered %s %s with something that is not the expected JSON. Check that --url / SENTRY_URL points at a Sentry instance.", de.Method, de.Path)
 	default:
@@ -88,7 +88,7 @@ func describeStatus(tool string, scopes []string, e *sentry.Error, err error) st
 	case e.StatusCode == 401 && e.Code == sentry.CodeSSORequired:
 		where := "in the Sentry web UI"
 		if e.LoginURL != "" { // resolved against the configured Sentry by the client
-			where = "at " + e.LoginURL
+			where = "at " + line(e.LoginURL, capText)
 		}
 		return fmt.Sprintf("This organization requires single sign-on (%s). Complete SSO %s in your browser, then try again; signing in to sentry-mcp again does not help.", detail, where)
 	case e.StatusCode == 401 && e.Code == sentry.Code2FARequired:

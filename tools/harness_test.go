@@ -104,7 +104,7 @@ func newHarnessWith(t testing.TB, fake *sentrytest.Server, s setup) *harness {
 		t.Fatal(err)
 	}
 	pr := &tools.Principal{Key: "test", Token: sentry.StaticToken(secretToken), Grant: auth.NewGrant(tokenScopes, s.bound, s.readOnly), Org: s.org}
-	c, err := client.NewInProcessClient(inv.MCPServer(tools.ServerOptions{Version: "test", Org: s.org, Bind: tools.BindPrincipal(pr)}))
+	c, err := client.NewInProcessClient(inv.MCPServer(tools.ServerOptions{Version: "test", Org: s.org, Bind: bindPrincipal(pr)}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,3 +238,8 @@ var allTools = func() []string {
 	slices.Sort(names)
 	return names
 }()
+
+// bindPrincipal is a Bind for a server that serves one fixed principal.
+func bindPrincipal(p *tools.Principal) func(context.Context) context.Context {
+	return func(ctx context.Context) context.Context { return tools.WithPrincipal(ctx, p) }
+}

@@ -64,9 +64,6 @@ func New(cfg Config) (*Inventory, error) {
 	return inv, nil
 }
 
-// Tools returns every tool, selected or not, in a stable order.
-func (inv *Inventory) Tools() []Tool { return inv.tools }
-
 // Policy is the policy the inventory serves with.
 func (inv *Inventory) Policy() *Policy { return inv.deps.Policy }
 

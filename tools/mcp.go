@@ -68,7 +68,12 @@ func (inv *Inventory) MCPServer(o ServerOptions) *server.MCPServer {
 		server.WithInstructions(inv.Instructions(o.Org)),
 		server.WithHooks(hooks),
 	)
-	for _, t := range inv.Selected() {
+	// Every tool is registered, selected or not: a call to one this server
+	// does not offer, or that the caller may not run, gets Inventory.Call's
+	// words (which tools there are, which scope is missing), not a bare
+	// "not found". tools/list shows only what the caller may run.
+	for i := range inv.tools {
+		t := &inv.tools[i]
 		name := t.Name
 		s.AddTool(mcpTool("", t), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			args, err := json.Marshal(req.Params.Arguments)
@@ -108,9 +113,4 @@ func (t *Tool) mcpTool(in json.RawMessage) mcp.Tool {
 			OpenWorldHint:   mcp.ToBoolPtr(true),
 		},
 	}
-}
-
-// BindPrincipal is a Bind for a server that serves one fixed principal.
-func BindPrincipal(p *Principal) func(context.Context) context.Context {
-	return func(ctx context.Context) context.Context { return WithPrincipal(ctx, p) }
 }

@@ -79,7 +79,7 @@ func whoamiTool() Tool {
 			}
 		}
 		if p.Warning != "" {
-			fmt.Fprintf(&b, "Warning: %s\n", p.Warning)
+			fmt.Fprintf(&b, "Warning: %s\n", line(p.Warning, capDetail)) // may quote the token endpoint
 		}
 		if out.ReadOnly {
 			b.WriteString("Read-only: writes are disabled.\n")

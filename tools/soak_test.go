@@ -105,7 +105,7 @@ func TestSoak(t *testing.T) {
 	runtime.ReadMemStats(&before)
 
 	pr := &tools.Principal{Key: "soak", Token: sentry.StaticToken(secretToken), Grant: auth.NewGrant(auth.Expand(memberScopes), nil, false)}
-	c, err := client.NewInProcessClient(inv.MCPServer(tools.ServerOptions{Version: "soak", Bind: tools.BindPrincipal(pr)}))
+	c, err := client.NewInProcessClient(inv.MCPServer(tools.ServerOptions{Version: "soak", Bind: bindPrincipal(pr)}))
 	if err != nil {
 		t.Fatal(err)
 	}

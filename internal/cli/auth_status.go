@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -27,7 +26,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, log
 		st       auth.Status
 		location string
 	)
-	if tok := strings.TrimSpace(os.Getenv("SENTRY_ACCESS_TOKEN")); tok != "" {
+	tok, err := envToken()
+	if err != nil {
+		return err
+	}
+	if tok != "" {
 		source, location = sentry.StaticToken(tok), "environment (SENTRY_ACCESS_TOKEN)"
 	} else {
 		ts, err := tokenSource(cfg, host, logger)
@@ -38,7 +41,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, log
 		st, err = ts.Status()
 		switch {
 		case errors.Is(err, auth.ErrUnreadable):
-			fmt.Fprintf(stdout, "%s: the stored credential is unreadable: %v\nSign in again with `sentry-mcp auth login`.\n", host, err)
+			fmt.Fprintf(stdout, "%s: the stored credential is unreadable: %s\nSign in again with `sentry-mcp auth login`.\n", host, render.Line(err.Error(), 500))
 			return exitCode(1)
 		case err != nil:
 			fmt.Fprintf(stdout, "%s: not signed in. Run `sentry-mcp auth login`.\n", host)
@@ -69,7 +72,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer, log
 			fmt.Fprintln(stdout, "Refresh:    yes, automatically")
 		}
 		if w := st.Warning(); w != "" {
-			fmt.Fprintf(stdout, "Warning:    %s\n", w)
+			fmt.Fprintf(stdout, "Warning:    %s\n", render.Line(w, 500))
 		}
 	}
 	c, err := sentry.NewClient(sentry.Config{BaseURL: host, Token: source, UserAgent: "sentry-mcp/" + version})

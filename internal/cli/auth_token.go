@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 )
 
 // runToken prints the access token for scripts, refreshed first when due.
@@ -15,7 +14,11 @@ func runToken(ctx context.Context, args []string, stdout io.Writer, logger *slog
 	if err != nil {
 		return err
 	}
-	if tok := strings.TrimSpace(os.Getenv("SENTRY_ACCESS_TOKEN")); tok != "" {
+	tok, err := envToken()
+	if err != nil {
+		return err
+	}
+	if tok != "" {
 		fmt.Fprintln(stdout, tok)
 		return nil
 	}
@@ -24,7 +27,7 @@ func runToken(ctx context.Context, args []string, stdout io.Writer, logger *slog
 		return err
 	}
 	defer waitForRefresh(ts)
-	tok, err := ts.TokenAfterRefresh(ctx)
+	tok, err = ts.TokenAfterRefresh(ctx)
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
@@ -36,9 +36,11 @@ func runCall(ctx context.Context, args []string, stdout io.Writer, logger *slog.
 	if err := a.requireSignIn(); err != nil {
 		return err
 	}
-	if t := a.inv.Tool(pos[0]); t == nil || !a.inv.Policy().Selected(t.Name) {
-		enabled, _ := a.inv.Policy().Enabled(a.id.current())
-		return fmt.Errorf("unknown tool %q; tools you can call here: %s", pos[0], strings.Join(enabled, ", "))
+	if a.inv.Tool(pos[0]) == nil {
+		// MCP has no tool of that name to call: the inventory words it, as
+		// it does for a tool this server does not offer.
+		res := a.inv.Call(a.id.bind(ctx), pos[0], nil)
+		return errors.New(render.Terminal(res.Text))
 	}
 	sess, err := newSession(ctx, a)
 	if err != nil {

@@ -232,7 +232,10 @@ func TestCLI(t *testing.T) {
 		{"exclude wins", append(env, "SENTRY_MCP_EXCLUDE_TOOLS=whoami,list_issues"), []string{"tools", "--tools", "list_issues"}, 0, []string{"no: not selected"}, nil},
 		{"unknown toolset", env, []string{"tools", "--toolsets", "events"}, 1, nil, []string{"unknown toolset \"events\"", "orgs, issues, releases"}},
 		{"unknown tool", append(env, "SENTRY_MCP_TOOLS=get_events"), []string{"tools"}, 1, nil, []string{"SENTRY_MCP_TOOLS", "unknown tool \"get_events\"", "whoami"}},
-		{"call unknown tool", env, []string{"call", "list_isues"}, 1, nil, []string{"unknown tool", "list_issues, get_issue"}},
+		{"call unknown tool", env, []string{"call", "list_isues"}, 1, nil, []string{"Unknown tool \"list_isues\"", "list_issues, get_issue"}},
+		{"token with a control character", []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=sntryu_ab\x01cd"}, []string{"tools"}, 1, nil, []string{"SENTRY_ACCESS_TOKEN holds blanks or control characters"}},
+		{"blank token is unset", []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=   ", "SENTRY_MCP_INSECURE_STORAGE=1"}, []string{"tools"}, 1, []string{"Not usable: not signed in"}, nil},
+		{"padded token is trimmed", []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN= " + secretToken + "\n"}, []string{"call", "list_projects", `{"organization":"acme"}`}, 0, []string{"backend"}, nil},
 		{"tools without credentials", []string{"SENTRY_URL=" + fake.URL, "SENTRY_MCP_INSECURE_STORAGE=1"}, []string{"tools"}, 1, []string{"whoami", "yes", "list_issues", "no: no credentials", "Not usable: not signed in"}, []string{"auth login"}},
 		{"tools with a rejected token", []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=sntryu_wrong"}, []string{"tools"}, 1, []string{"no: no credentials", "rejected"}, nil},
 		{"serve --help", nil, []string{"serve", "--help"}, 0, nil, []string{"--toolsets LIST", "SENTRY_MCP_EXCLUDE_TOOLS"}},
@@ -537,5 +540,95 @@ func TestUnknownPinnedOrganizationIsReported(t *testing.T) {
 		}
 		p.request("ping", nil)
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestStdinEOFWaitsForEscapedToolCalls: a method written with JSON escapes
+// ("tools\/call", as PHP's json_encode does) is a tool call too, and is
+// answered before exit.
+func TestStdinEOFWaitsForEscapedToolCalls(t *testing.T) {
+	fake := fakeSentry(t, "org:read", "event:read")
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/issues/") {
+			time.Sleep(700 * time.Millisecond)
+		}
+		fake.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(slow.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := binCommand(ctx, []string{"SENTRY_URL=" + slow.URL, "SENTRY_ACCESS_TOKEN=" + secretToken}, "serve")
+	cmd.Stdin = strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}` + "\n" +
+		`{"jsonrpc":"2.0","id":"a","method":"tools\/call","params":{"name":"list_issues","arguments":{"organization":"acme","limit":1}}}` + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"id":"a","result":{"content"`) || strings.Contains(string(out), "cancelled") {
+		t.Errorf("the escaped tool call was not answered:\n%s", out)
+	}
+}
+
+// TestServeWithARejectedToken: only whoami, which says the token was
+// rejected and what to do; a call elsewhere is refused naming the problem.
+func TestServeWithARejectedToken(t *testing.T) {
+	fake := fakeSentry(t, "org:read", "event:read")
+	p := startServe(t, []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=sntryu_not0a0known0token"})
+	p.request("initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+	if names := toolNames(p); strings.Join(names, ",") != "whoami" {
+		t.Errorf("tools/list = %v, want only whoami", names)
+	}
+	who, _ := json.Marshal(p.request("tools/call", map[string]any{"name": "whoami", "arguments": map[string]any{}}))
+	if !strings.Contains(string(who), "rejected the token in SENTRY_ACCESS_TOKEN") || !strings.Contains(string(who), "Auth Tokens") {
+		t.Errorf("whoami: %s", who)
+	}
+	res, _ := json.Marshal(p.request("tools/call", map[string]any{"name": "list_issues", "arguments": map[string]any{"organization": "acme"}}))
+	if !strings.Contains(string(res), `"isError":true`) || !strings.Contains(string(res), "rejected") {
+		t.Errorf("list_issues: %s", res)
+	}
+}
+
+// TestRejectedStoredSignInThenNewLogin: a stored token Sentry rejects
+// leaves only whoami; a later sign-in is picked up without a restart and
+// announced with list_changed.
+func TestRejectedStoredSignInThenNewLogin(t *testing.T) {
+	fake := fakeSentry(t, "org:read", "event:read")
+	config := t.TempDir()
+	store := auth.NewFileStore(filepath.Join(config, "sentry-mcp", "credentials.json"))
+	save := func(token string) {
+		t.Helper()
+		if err := store.Save(&auth.Credential{Host: fake.URL, AccessToken: token, Kind: auth.KindToken, Scopes: []string{"org:read", "event:read"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("sntryu_revoked0token")
+	p := startServe(t, []string{"SENTRY_URL=" + fake.URL, "XDG_CONFIG_HOME=" + config, "SENTRY_MCP_INSECURE_STORAGE=1"})
+	p.request("initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+	p.notify("notifications/initialized")
+	if names := toolNames(p); strings.Join(names, ",") != "whoami" {
+		t.Fatalf("with a rejected stored token tools/list = %v, want only whoami", names)
+	}
+	save(secretToken)
+	deadline := time.Now().Add(10 * time.Second)
+	for !p.sawNotification("notifications/tools/list_changed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no list_changed within 10 s of the new sign-in; stderr:\n%s", p.stderrText())
+		}
+		p.request("ping", nil)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if names := toolNames(p); !slices.Contains(names, "list_issues") {
+		t.Errorf("after the new sign-in tools/list = %v", names)
+	}
+}
+
+// TestCallToAToolThisServerDoesNotOffer: over MCP, an excluded tool's call
+// is a tool error that lists what can be called.
+func TestCallToAToolThisServerDoesNotOffer(t *testing.T) {
+	p := startServe(t, nil, "--demo", "--exclude-tools", "list_releases")
+	p.request("initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+	res, _ := json.Marshal(p.request("tools/call", map[string]any{"name": "list_releases", "arguments": map[string]any{"organization": "acme"}}))
+	if !strings.Contains(string(res), `"isError":true`) || !strings.Contains(string(res), "Tools you can call here") || !strings.Contains(string(res), "list_issues") {
+		t.Errorf("list_releases on a server without it: %s", res)
 	}
 }

@@ -41,7 +41,7 @@ func TestGrantFollowsTheCredential(t *testing.T) {
 	id := &identity{host: host, key: host, ts: ts, client: client, logger: slog.New(slog.DiscardHandler)}
 	var changes atomic.Int32
 	id.onChange = func() { changes.Add(1) }
-	ts.OnChange(func() { go id.reload() })
+	id.watchSource(ts)
 	id.start(context.Background())
 	if !id.current().Grant.Allows([]string{"event:read"}) || id.current().Grant.Allows([]string{"event:write"}) {
 		t.Fatalf("first grant %v", id.current().Grant.Scopes())

@@ -25,7 +25,7 @@ const maxLine = 4 << 20
 
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) error {
 	var o options
-	pos, err := cmdServe.parse(&o, args, &logWriter{l: logger})
+	pos, err := cmdServe.parse(&o, args, stderr) // help and flag errors: stderr (stdout is JSON-RPC)
 	if err != nil {
 		return err
 	}
@@ -50,14 +50,14 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 	calls := &inflight{}
 	hooks := &server.Hooks{}
-	hooks.AddOnSuccess(func(_ context.Context, _ any, method mcp.MCPMethod, _ any, _ any) {
+	hooks.AddOnSuccess(func(_ context.Context, id any, method mcp.MCPMethod, _ any, _ any) {
 		if method == mcp.MethodToolsCall {
-			calls.done()
+			calls.done(id)
 		}
 	})
-	hooks.AddOnError(func(_ context.Context, _ any, method mcp.MCPMethod, _ any, _ error) {
+	hooks.AddOnError(func(_ context.Context, id any, method mcp.MCPMethod, _ any, _ error) {
 		if method == mcp.MethodToolsCall {
-			calls.done()
+			calls.done(id)
 		}
 	})
 	srv := a.inv.MCPServer(tools.ServerOptions{Version: version, Org: o.org, Bind: a.id.bind, Hooks: hooks})
@@ -72,7 +72,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	server.WithWorkerPoolSize(16)(s)
 	s.SetErrorLogger(log.New(&logWriter{l: logger, once: map[string]bool{}}, "", 0))
 	out := &lockedWriter{w: stdout}
-	err = s.Listen(ctx, &stdinReader{r: stdin, out: out, calls: calls, grace: eofGrace, max: maxLine, logger: logger}, out)
+	err = s.Listen(ctx, &stdinReader{ctx: ctx, r: stdin, out: out, calls: calls, grace: eofGrace, max: maxLine, logger: logger}, out)
 	if err == nil || ctx.Err() != nil || err == io.EOF || strings.Contains(err.Error(), "EOF") {
 		return nil
 	}

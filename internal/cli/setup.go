@@ -52,9 +52,15 @@ func newApp(ctx context.Context, o *options, logger *slog.Logger) (*app, error) 
 		base = fake.URL
 		id.static = sentry.StaticToken(token)
 		id.key = "demo"
-	case os.Getenv("SENTRY_ACCESS_TOKEN") != "":
-		id.static = sentry.StaticToken(strings.TrimSpace(os.Getenv("SENTRY_ACCESS_TOKEN")))
-		id.key = "env"
+	default:
+		tok, err := envToken()
+		if err != nil {
+			return nil, err
+		}
+		if tok != "" {
+			id.static = sentry.StaticToken(tok)
+			id.key = "env"
+		}
 	}
 	host, err := normalizedHost(base)
 	if err != nil {
@@ -63,7 +69,9 @@ func newApp(ctx context.Context, o *options, logger *slog.Logger) (*app, error) 
 	}
 	id.host = host
 	if id.static == nil {
-		if id.ts, err = tokenSource(o, host, logger); err != nil {
+		id.newSource = func() (*auth.RefreshingTokenSource, error) { return tokenSource(o, host, logger) }
+		id.store = auth.OpenStore(storeOptions(o, logger))
+		if id.ts, err = id.newSource(); err != nil {
 			a.cleanup()
 			return nil, err
 		}
@@ -76,8 +84,7 @@ func newApp(ctx context.Context, o *options, logger *slog.Logger) (*app, error) 
 			_ = ts.Wait(ctx)
 			stop()
 		}
-		// A refresh or a sign-in by another process changes what may be done.
-		id.ts.OnChange(func() { go id.reload() })
+		id.watchSource(id.ts)
 	}
 	client, err := sentry.NewClient(sentry.Config{BaseURL: base, UserAgent: "sentry-mcp/" + version, Timeout: o.timeout, Logger: logger})
 	if err != nil {
@@ -117,27 +124,54 @@ type identity struct {
 	logger   *slog.Logger
 	key      string
 
-	static sentry.TokenSource          // demo or SENTRY_ACCESS_TOKEN
-	ts     *auth.RefreshingTokenSource // the stored sign-in
+	static sentry.TokenSource // demo or SENTRY_ACCESS_TOKEN
+	// The stored sign-in: its source (replaced when a rejected or expired
+	// sign-in is followed by a new one), the store, and how to make a source.
+	newSource func() (*auth.RefreshingTokenSource, error)
+	store     auth.Store
+
+	reloadMu sync.Mutex // one reload at a time, so a stale read never wins
+
+	mu sync.Mutex
+	ts *auth.RefreshingTokenSource
 	// rejected is a stored access token Sentry refused, and why: it stays
 	// refused until the store holds another one.
 	rejected, rejectedWhy string
-
-	mu       sync.Mutex
-	cur      *tools.Principal
-	checked  time.Time
-	onChange func() // called after the principal changed (serve: tools/list_changed)
+	cur                   *tools.Principal
+	checked               time.Time
+	onChange              func() // called after the principal changed (serve: tools/list_changed)
 }
 
-// recheck is how often a stored sign-in that was missing is looked for.
+// recheck is how often the stored sign-in's state is looked at again
+// (cheap: the source answers from memory; only a missing, rejected or
+// expired sign-in reads the store).
 const recheck = 2 * time.Second
+
+// watchSource reloads when a refresh or a sign-in by another process
+// replaces the credential: what may be done may change with it.
+func (id *identity) watchSource(ts *auth.RefreshingTokenSource) {
+	ts.OnChange(func() {
+		go func() {
+			id.reloadMu.Lock()
+			defer id.reloadMu.Unlock()
+			id.reloadLocked()
+		}()
+	})
+}
+
+// source is the stored sign-in's token source in use.
+func (id *identity) source() *auth.RefreshingTokenSource {
+	id.mu.Lock()
+	defer id.mu.Unlock()
+	return id.ts
+}
 
 func (id *identity) principal(grant auth.Grant, problem string) *tools.Principal {
 	p := &tools.Principal{Key: id.key, Grant: grant, Org: id.org, Problem: problem}
 	if id.static != nil {
 		p.Token = id.static
-	} else if id.ts != nil {
-		p.Token = id.ts
+	} else if ts := id.source(); ts != nil {
+		p.Token = ts
 	}
 	return p
 }
@@ -146,13 +180,18 @@ func (id *identity) principal(grant auth.Grant, problem string) *tools.Principal
 // Sentry once which scopes it holds.
 func (id *identity) start(ctx context.Context) {
 	if id.static == nil {
-		id.reload()
+		id.reloadMu.Lock()
+		defer id.reloadMu.Unlock()
+		id.reloadLocked()
 		if id.cur.Problem == "" {
 			// Sentry is the judge of a stored sign-in too: a rejected one
 			// enables only whoami, which says what to do.
-			if _, problem := id.learnScopes(ctx, id.ts, "the stored sign-in"); problem != "" {
-				if cred, err := id.ts.Credential(); err == nil {
+			ts := id.source()
+			if _, problem := id.learnScopes(ctx, ts, "the stored sign-in"); problem != "" {
+				if cred, err := ts.Credential(); err == nil {
+					id.mu.Lock()
 					id.rejected, id.rejectedWhy = cred.AccessToken, problem
+					id.mu.Unlock()
 				}
 				id.set(id.principal(auth.NewGrant([]string{}, nil, id.readOnly), problem))
 			}
@@ -181,6 +220,9 @@ func (id *identity) learnScopes(ctx context.Context, ts sentry.TokenSource, what
 		return []string{}, fmt.Sprintf("Sentry at %s rejected %s (%s). Run `sentry-mcp auth login` again; this server picks up the new sign-in without a restart.", id.host, what, strings.TrimSuffix(se.Detail, "."))
 	case errors.As(err, &te):
 		return []string{}, fmt.Sprintf("%s for %s cannot be used: %v. Run `sentry-mcp auth login` again; this server picks up the new sign-in without a restart.", what, id.host, te.Err)
+	case err != nil && id.static == nil:
+		id.logger.Warn("could not check the stored sign-in with Sentry; using the scopes it was granted", "error", err)
+		return nil, ""
 	case err != nil:
 		id.logger.Warn("could not learn the token's scopes; listing every tool and relying on Sentry's permission checks", "error", err)
 		return nil, ""
@@ -191,31 +233,58 @@ func (id *identity) learnScopes(ctx context.Context, ts sentry.TokenSource, what
 	return append([]string{}, idx.Auth.Scopes...), ""
 }
 
-// reload reads the stored sign-in again.
-func (id *identity) reload() {
-	if id.ts == nil {
+// reloadLocked looks at the stored sign-in again; id.reloadMu is held.
+// A sign-in that Sentry rejected, or that expired after Sentry refused to
+// refresh it, stays so until the store holds another credential: then a
+// new source takes over.
+func (id *identity) reloadLocked() {
+	ts := id.source()
+	if ts == nil {
 		return
 	}
-	st, err := id.ts.Status()
-	cred := st.Credential
-	var p *tools.Principal
-	switch {
-	case errors.Is(err, auth.ErrNotSignedIn):
-		p = id.principal(auth.NewGrant([]string{}, nil, id.readOnly), fmt.Sprintf("not signed in to %s. Run `sentry-mcp auth login` in a terminal (or set SENTRY_ACCESS_TOKEN to a Sentry auth token with org:read, project:read, event:read; add event:write to resolve issues); this server picks up the sign-in without a restart.", id.host))
-	case err != nil:
-		p = id.principal(auth.NewGrant([]string{}, nil, id.readOnly), fmt.Sprintf("the stored sign-in for %s cannot be used: %v. Run `sentry-mcp auth login` again.", id.host, err))
-	case id.rejected != "" && cred.AccessToken == id.rejected:
-		p = id.principal(auth.NewGrant([]string{}, nil, id.readOnly), id.rejectedWhy)
-	case !st.Valid && st.NeedsSignIn:
-		p = id.principal(auth.NewGrant([]string{}, nil, id.readOnly), fmt.Sprintf("the sign-in to %s has expired and Sentry refused to refresh it. Run `sentry-mcp auth login` again; this server picks up the new sign-in without a restart.", id.host))
-	default:
-		p = id.principal(auth.NewGrant(cred.EffectiveScopes(), id.bound, id.readOnly), "")
-		p.Warning = st.Warning()
-		if cred.User != nil && cred.User.ID != "" {
-			p.Key = id.host + " user " + cred.User.ID
+	p := id.evaluate(ts)
+	if p.Problem != "" && id.newSource != nil {
+		if c, err := id.store.Load(id.host); err == nil && p.Token != nil {
+			if cur, cerr := ts.Credential(); cerr == nil && c.AccessToken != cur.AccessToken {
+				if next, err := id.newSource(); err == nil {
+					id.logger.Info("picked up a new Sentry sign-in", "host", id.host)
+					id.mu.Lock()
+					id.ts = next
+					id.mu.Unlock()
+					id.watchSource(next)
+					p = id.evaluate(next)
+				}
+			}
 		}
 	}
 	id.set(p)
+}
+
+// evaluate is the principal the source's current state gives.
+func (id *identity) evaluate(ts *auth.RefreshingTokenSource) *tools.Principal {
+	st, err := ts.Status()
+	cred := st.Credential
+	id.mu.Lock()
+	rejected, why := id.rejected, id.rejectedWhy
+	id.mu.Unlock()
+	none := auth.NewGrant([]string{}, nil, id.readOnly)
+	switch {
+	case errors.Is(err, auth.ErrNotSignedIn):
+		return id.principal(none, fmt.Sprintf("not signed in to %s. Run `sentry-mcp auth login` in a terminal (or set SENTRY_ACCESS_TOKEN to a Sentry auth token with org:read, project:read, event:read; add event:write to resolve issues); this server picks up the sign-in without a restart.", id.host))
+	case err != nil:
+		return id.principal(none, fmt.Sprintf("the stored sign-in for %s cannot be used: %v. Run `sentry-mcp auth login` again.", id.host, err))
+	case rejected != "" && cred.AccessToken == rejected:
+		return id.principal(none, why)
+	case !st.Valid && st.NeedsSignIn:
+		return id.principal(none, fmt.Sprintf("the sign-in to %s has expired and Sentry refused to refresh it. Run `sentry-mcp auth login` again; this server picks up the new sign-in without a restart.", id.host))
+	}
+	p := id.principal(auth.NewGrant(cred.EffectiveScopes(), id.bound, id.readOnly), "")
+	p.Token = ts
+	p.Warning = st.Warning()
+	if cred.User != nil && cred.User.ID != "" {
+		p.Key = id.host + " user " + cred.User.ID
+	}
+	return p
 }
 
 // set makes p the principal and reports a change of what it may do.
@@ -236,14 +305,16 @@ func samePolicy(a, b *tools.Principal) bool {
 		strings.Join(a.Grant.Scopes(), " ") == strings.Join(b.Grant.Scopes(), " ")
 }
 
-// current returns the principal, looking at the store again when the last
-// look found no usable sign-in and is older than recheck.
+// current returns the principal, looking at the stored sign-in again when
+// the last look is older than recheck. Only one caller reloads; the others
+// take the principal as it is.
 func (id *identity) current() *tools.Principal {
 	id.mu.Lock()
-	p, stale := id.cur, id.ts != nil && id.cur.Problem != "" && time.Since(id.checked) >= recheck
+	p, stale := id.cur, id.ts != nil && time.Since(id.checked) >= recheck
 	id.mu.Unlock()
-	if stale {
-		id.reload()
+	if stale && id.reloadMu.TryLock() {
+		id.reloadLocked()
+		id.reloadMu.Unlock()
 		id.mu.Lock()
 		p = id.cur
 		id.mu.Unlock()
@@ -307,4 +378,15 @@ func randomToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// envToken is SENTRY_ACCESS_TOKEN, trimmed; "" when unset or blank. A token
+// with blanks or control characters inside is refused at once (it would
+// fail every call as an unreachable Sentry).
+func envToken() (string, error) {
+	tok := strings.TrimSpace(os.Getenv("SENTRY_ACCESS_TOKEN"))
+	if strings.IndexFunc(tok, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
+		return "", errors.New("SENTRY_ACCESS_TOKEN holds blanks or control characters inside the token; set it to the token alone")
+	}
+	return tok, nil
 }

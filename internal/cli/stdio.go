@@ -2,7 +2,7 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,35 +11,50 @@ import (
 	"time"
 )
 
-// inflight counts tool calls read from stdin and not yet answered.
+// inflight holds the ids of tool calls read from stdin and not yet
+// answered. Only an id that was read is removed, so another message's
+// answer cannot stand in for it.
 type inflight struct {
-	mu sync.Mutex
-	n  int
-	ch chan struct{} // closed when n drops to 0
+	mu  sync.Mutex
+	ids map[string]int
+	ch  chan struct{} // closed when ids becomes empty
 }
 
-func (f *inflight) add() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.n++
-}
+// idKey is the key of a JSON-RPC id as encoding/json decodes it into any
+// (float64 or string), for both the reader and mcp-go's hooks.
+func idKey(id any) string { return fmt.Sprintf("%T:%v", id, id) }
 
-func (f *inflight) done() {
+func (f *inflight) add(id any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.n > 0 {
-		f.n--
+	if f.ids == nil {
+		f.ids = map[string]int{}
 	}
-	if f.n == 0 && f.ch != nil {
+	f.ids[idKey(id)]++
+}
+
+func (f *inflight) done(id any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := idKey(id)
+	if f.ids[k] == 0 {
+		return
+	}
+	if f.ids[k]--; f.ids[k] == 0 {
+		delete(f.ids, k)
+	}
+	if len(f.ids) == 0 && f.ch != nil {
 		close(f.ch)
 		f.ch = nil
 	}
 }
 
-// wait returns when no call is in flight, or after d.
-func (f *inflight) wait(d time.Duration) {
+// wait returns when no call is in flight, after d, or when ctx ends. A
+// call that mcp-go refuses before its hooks run is never marked done;
+// then d bounds the wait.
+func (f *inflight) wait(ctx context.Context, d time.Duration) {
 	f.mu.Lock()
-	if f.n == 0 {
+	if len(f.ids) == 0 {
 		f.mu.Unlock()
 		return
 	}
@@ -48,9 +63,12 @@ func (f *inflight) wait(d time.Duration) {
 	}
 	ch := f.ch
 	f.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-ch:
-	case <-time.After(d):
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
@@ -74,6 +92,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // requests and closes stdin still gets every answer. Signals still cancel
 // at once (through ctx).
 type stdinReader struct {
+	ctx    context.Context
 	r      io.Reader
 	br     *bufio.Reader
 	out    io.Writer
@@ -97,7 +116,7 @@ func (s *stdinReader) Read(p []byte) (int, error) {
 		}
 		if err != nil {
 			if err == io.EOF {
-				s.calls.wait(s.grace)
+				s.calls.wait(s.ctx, s.grace)
 			}
 			return 0, err
 		}
@@ -134,16 +153,14 @@ func (s *stdinReader) line() ([]byte, error) {
 	}
 }
 
-// count notes a tool call with an id (one that will be answered).
+// count notes a tool call with an id (one that will be answered). Every
+// line is decoded: a method may be written with JSON escapes.
 func (s *stdinReader) count(line []byte) {
-	if !bytes.Contains(line, []byte(`tools/call`)) {
-		return
-	}
 	var m struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
+		ID     any    `json:"id"`
+		Method string `json:"method"`
 	}
-	if json.Unmarshal(line, &m) == nil && m.Method == "tools/call" && len(m.ID) > 0 && string(m.ID) != "null" {
-		s.calls.add()
+	if json.Unmarshal(line, &m) == nil && m.Method == "tools/call" && m.ID != nil {
+		s.calls.add(m.ID)
 	}
 }
