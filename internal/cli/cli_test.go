@@ -21,6 +21,7 @@ import (
 
 	"github.com/sentry-mcp/sentry-mcp/auth"
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
+	"github.com/sentry-mcp/sentry-mcp/tools"
 )
 
 const secretToken = "sntryu_SECRET1TOKEN1abcdef0123456789abcdef0123456789abcdef0123"
@@ -395,7 +396,10 @@ func TestToolsJSONIsTheOneList(t *testing.T) {
 			t.Errorf("demo row %+v", tl)
 		}
 	}
-	want := []string{"whoami", "list_organizations", "list_projects", "list_issues", "get_issue", "resolve_issue", "list_releases"}
+	var want []string // the inventory's order
+	for _, tl := range tools.All() {
+		want = append(want, tl.Name)
+	}
 	if strings.Join(names, ",") != strings.Join(want, ",") || len(doc.Granted) == 0 {
 		t.Errorf("tools --json = %s", r.stdout)
 	}
@@ -630,5 +634,32 @@ func TestCallToAToolThisServerDoesNotOffer(t *testing.T) {
 	res, _ := json.Marshal(p.request("tools/call", map[string]any{"name": "list_releases", "arguments": map[string]any{"organization": "acme"}}))
 	if !strings.Contains(string(res), `"isError":true`) || !strings.Contains(string(res), "Tools you can call here") || !strings.Contains(string(res), "list_issues") {
 		t.Errorf("list_releases on a server without it: %s", res)
+	}
+}
+
+// TestUnknownScopesListEveryTool: when Sentry cannot tell the token's
+// scopes at start, every tool is listed and stderr says so.
+func TestUnknownScopesListEveryTool(t *testing.T) {
+	fake := fakeSentry(t, "org:read")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/0/" {
+			http.Error(w, `{"detail":"Internal Error"}`, 500)
+			return
+		}
+		fake.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p := startServe(t, []string{"SENTRY_URL=" + srv.URL, "SENTRY_ACCESS_TOKEN=" + secretToken, "SENTRY_MCP_TIMEOUT=2s"})
+	p.request("initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "t", "version": "1"}})
+	if names := toolNames(p); len(names) != len(tools.All()) {
+		t.Errorf("tools/list = %v, want every tool", names)
+	}
+	if !strings.Contains(p.stderrText(), "could not learn the token's scopes") {
+		t.Errorf("stderr does not say so:\n%s", p.stderrText())
+	}
+	// Sentry's 403 then decides, worded as the missing scope.
+	res, _ := json.Marshal(p.request("tools/call", map[string]any{"name": "list_issues", "arguments": map[string]any{"organization": "acme"}}))
+	if !strings.Contains(string(res), `"isError":true`) || !strings.Contains(string(res), "event:read") {
+		t.Errorf("list_issues without event:read: %s", res)
 	}
 }
