@@ -142,6 +142,9 @@ test("every tool answers with structuredContent that matches its outputSchema", 
   const projects = await run("list_projects", { organization: "acme" });
   assert.ok(projects.sc.projects.length >= 3);
 
+  const teams = await run("list_teams", { organization: "acme" });
+  assert.ok(teams.sc.teams.some((t) => t.slug === "platform" && t.members > 0));
+
   // list_issues, then its next page through next_cursor.
   const page1 = await run("list_issues", { organization: "acme", limit: 5 });
   assert.equal(page1.sc.issues.length, 5);

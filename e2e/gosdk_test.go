@@ -105,6 +105,7 @@ func TestGoSDKClient(t *testing.T) {
 			}
 			call("list_organizations", map[string]any{})
 			call("list_projects", map[string]any{"organization": "acme"})
+			call("list_teams", map[string]any{"organization": "acme"})
 			issues := call("list_issues", map[string]any{"organization": "acme", "limit": 3})
 			list, _ := issues["issues"].([]any)
 			if len(list) != 3 || issues["next_cursor"] == nil {

@@ -16,6 +16,13 @@ type ListProjectsInput struct {
 	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
 }
 
+// ListTeamsInput is list_teams' input.
+type ListTeamsInput struct {
+	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
+	Query        string `json:"query,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Filter by name or slug."`
+	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
+}
+
 // ListIssuesInput is list_issues' input.
 type ListIssuesInput struct {
 	Organization string  `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`

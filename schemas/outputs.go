@@ -48,6 +48,21 @@ type Project struct {
 	Platform string `json:"platform,omitempty"`
 }
 
+// Team is one team.
+type Team struct {
+	Slug     string `json:"slug"`
+	Name     string `json:"name"`
+	ID       string `json:"id"`
+	Members  int64  `json:"members"`
+	IsMember bool   `json:"is_member,omitempty"`
+}
+
+// TeamsOutput is list_teams' output.
+type TeamsOutput struct {
+	Teams []Team `json:"teams"`
+	Page
+}
+
 // ProjectsOutput is list_projects' output.
 type ProjectsOutput struct {
 	Projects []Project `json:"projects"`

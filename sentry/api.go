@@ -59,6 +59,19 @@ func (c *Client) ListProjects(ctx context.Context, org string, opt ListOptions) 
 	return v, r, nil
 }
 
+// ListTeams lists an organization's teams, by slug. Teams come without
+// their projects (detailed=0), which no tool shows.
+func (c *Client) ListTeams(ctx context.Context, org string, opt ListOptions) ([]TeamRow, *Response, error) {
+	var v []TeamRow
+	q := opt.values()
+	q.Set("detailed", "0")
+	r, err := c.do(ctx, call{method: http.MethodGet, org: org, route: "/api/0/organizations/%s/teams/", args: []string{org}, query: q}, &v)
+	if err != nil {
+		return nil, r, err
+	}
+	return v, r, nil
+}
+
 // IssueListOptions filter an organization's issue list.
 type IssueListOptions struct {
 	Projects    []string // numeric project ids

@@ -98,6 +98,13 @@ type Team struct {
 	Name string     `json:"name"`
 }
 
+// TeamRow is an entry of GET /api/0/organizations/{org}/teams/.
+type TeamRow struct {
+	Team
+	MemberCount FlexInt `json:"memberCount"`
+	IsMember    bool    `json:"isMember"`
+}
+
 // Project is an entry of GET /api/0/organizations/{org}/projects/.
 type Project struct {
 	ID           FlexString `json:"id"`

@@ -182,6 +182,46 @@ func listProjectsTool() Tool {
 	})
 }
 
+func listTeamsTool() Tool {
+	return define(Tool{
+		Name:        "list_teams",
+		Title:       "List teams",
+		Description: "List an organization's teams (team:SLUG assigns to one).",
+		Toolset:     ToolsetOrgs,
+		Scopes:      []string{"org:read"},
+		ReadOnly:    true,
+	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.ListTeamsInput) (*schemas.TeamsOutput, string, error) {
+		org, err := p.organization(in.Organization)
+		if err != nil {
+			return nil, "", err
+		}
+		teams, resp, err := d.Client.ListTeams(ctx, org, sentry.ListOptions{Query: in.Query, Cursor: in.Cursor})
+		if err != nil {
+			return nil, "", subject(err, "list_organizations", "organization %q", org)
+		}
+		out := &schemas.TeamsOutput{Teams: make([]schemas.Team, 0, len(teams)), Page: page(resp)}
+		b := listBuilder()
+		for _, t := range teams {
+			out.Teams = append(out.Teams, schemas.Team{Slug: t.Slug, Name: t.Name, ID: string(t.ID), Members: int64(t.MemberCount), IsMember: t.IsMember})
+			fmt.Fprintf(b, "%s  %s (id %s, %s", line(t.Slug, capSlug), line(t.Name, capName), line(string(t.ID), capSlug), plural(int64(t.MemberCount), "member", "members"))
+			if t.IsMember {
+				b.WriteString(", you are a member")
+			}
+			b.WriteString(")\n")
+		}
+		if len(teams) == 0 {
+			b.WriteString("No teams found.\n")
+		}
+		text := finishList(b, &out.Page)
+		var cut bool
+		out.Teams, cut = fitList(out.Teams, capName, func(t schemas.Team, max int, cut *bool) schemas.Team {
+			return schemas.Team{Slug: clip(t.Slug, min(max, capSlug), cut), Name: clip(t.Name, min(max, capName), cut), ID: clip(t.ID, capSlug, cut), Members: t.Members, IsMember: t.IsMember}
+		}, func(items []schemas.Team) int { c := *out; c.Teams = items; return jsonSize(&c) })
+		out.Truncated = out.Truncated || cut
+		return out, text, nil
+	})
+}
+
 func page(r *sentry.Response) schemas.Page {
 	if r == nil {
 		return schemas.Page{}

@@ -125,6 +125,7 @@ func TestSoak(t *testing.T) {
 		{"get_issue", map[string]any{"issue": "BACKEND-1", "organization": "acme"}},
 		{"get_issue", map[string]any{"issue": "FRONTEND-1", "organization": "acme"}},
 		{"list_projects", map[string]any{"organization": "acme"}},
+		{"list_teams", map[string]any{"organization": "acme", "query": "a"}},
 		{"list_organizations", nil},
 		{"list_releases", map[string]any{"organization": "acme"}},
 		{"resolve_issue", map[string]any{"issue": "PAYMENTS-3", "organization": "acme"}},

@@ -125,6 +125,7 @@ func All() []Tool {
 		whoamiTool(),
 		listOrganizationsTool(),
 		listProjectsTool(),
+		listTeamsTool(),
 		listIssuesTool(),
 		getIssueTool(),
 		resolveIssueTool(),

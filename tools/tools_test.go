@@ -24,15 +24,15 @@ func TestListedToolsFollowTheGrant(t *testing.T) {
 		want []string
 	}{
 		{"member", setup{}, allTools},
-		{"read only hides writes", setup{readOnly: true}, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_releases", "whoami"}},
-		{"event:read cannot resolve", setup{tokenScopes: []string{"org:read", "event:read"}}, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "whoami"}},
+		{"read only hides writes", setup{readOnly: true}, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_releases", "list_teams", "whoami"}},
+		{"event:read cannot resolve", setup{tokenScopes: []string{"org:read", "event:read"}}, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_teams", "whoami"}},
 		{"event:admin covers write by hierarchy", setup{tokenScopes: []string{"event:admin"}}, []string{"get_issue", "list_issues", "resolve_issue", "whoami"}},
 		{"project:admin covers releases via project:read", setup{tokenScopes: []string{"project:admin"}}, []string{"list_releases", "whoami"}},
 		{"org:ci alone lists releases", setup{tokenScopes: []string{"org:ci"}}, []string{"list_releases", "whoami"}},
 		{"--scopes narrows", setup{bound: []string{"event:read"}}, []string{"get_issue", "list_issues", "whoami"}},
-		{"--scopes cannot widen", setup{tokenScopes: []string{"org:read"}, bound: []string{"event:admin", "org:read"}}, []string{"list_organizations", "list_projects", "whoami"}},
+		{"--scopes cannot widen", setup{tokenScopes: []string{"org:read"}, bound: []string{"event:admin", "org:read"}}, []string{"list_organizations", "list_projects", "list_teams", "whoami"}},
 		{"unknown grant lists all", setup{unknownGrant: true}, allTools},
-		{"unknown grant, read only", setup{unknownGrant: true, readOnly: true}, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_releases", "whoami"}},
+		{"unknown grant, read only", setup{unknownGrant: true, readOnly: true}, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_releases", "list_teams", "whoami"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -682,5 +682,48 @@ func TestUserActionRequiredSaysWhatToDo(t *testing.T) {
 		if strings.Contains(text(res), "auth login") {
 			t.Errorf("%s: says to sign in again: %q", tc.code, text(res))
 		}
+	}
+}
+
+func TestListTeams(t *testing.T) {
+	h := newHarness(t, setup{})
+	var out schemas.TeamsOutput
+	res := h.call("list_teams", map[string]any{"organization": "acme"})
+	structured(t, res, &out)
+	var slugs []string
+	for _, tm := range out.Teams {
+		slugs = append(slugs, tm.Slug)
+	}
+	if strings.Join(slugs, ",") != "payments-oncall,platform,web" || out.Teams[1].Members != 6 || !out.Teams[1].IsMember || out.Teams[2].IsMember {
+		t.Errorf("teams = %+v", out.Teams)
+	}
+	if txt := text(res); !strings.Contains(txt, "platform  Platform (id 4, 6 members, you are a member)") || !strings.Contains(txt, "(id 6, 1 member,") || !strings.Contains(txt, "web  Web (id 5, 3 members)") {
+		t.Errorf("text:\n%s", txt)
+	}
+	if reqs := h.apiRequests(); len(reqs) != 1 || reqs[0] != "GET /api/0/organizations/acme/teams/?detailed=0" {
+		t.Errorf("requests %v", reqs)
+	}
+	h.fake.ResetRequests()
+	structured(t, h.call("list_teams", map[string]any{"organization": "acme", "query": "plat"}), &out)
+	if len(out.Teams) != 1 || out.Teams[0].Slug != "platform" {
+		t.Errorf("query plat: %+v", out.Teams)
+	}
+	if reqs := h.apiRequests(); len(reqs) != 1 || !strings.Contains(reqs[0], "query=plat") {
+		t.Errorf("requests %v", reqs)
+	}
+	// Sentry's answer to a bad id filter reaches the agent.
+	if res := h.call("list_teams", map[string]any{"organization": "acme", "query": "id:abc"}); !res.IsError || !strings.Contains(text(res), "Invalid id value") {
+		t.Errorf("id:abc: %q", text(res))
+	}
+	if res := h.call("list_teams", map[string]any{"organization": "nope"}); !res.IsError || !strings.Contains(text(res), `organization "nope"`) {
+		t.Errorf("unknown org: %q", text(res))
+	}
+	// Without org:read it is neither listed nor callable.
+	h2 := newHarness(t, setup{tokenScopes: []string{"event:read", "member:read"}})
+	if slices.Contains(h2.listNames(), "list_teams") {
+		t.Error("list_teams listed without org:read")
+	}
+	if res := h2.call("list_teams", map[string]any{"organization": "acme"}); !res.IsError || !strings.Contains(text(res), "org:read") || len(h2.apiRequests()) != 0 {
+		t.Errorf("without org:read: %q", text(res))
 	}
 }

@@ -108,10 +108,10 @@ func TestContextBudget(t *testing.T) {
 		visible += len(b)
 	}
 	t.Logf("default toolsets: %d tools, tools/list tools array %d bytes, model-visible %d bytes", len(res.Tools), len(whole), visible)
-	// Budgets for today's tools; the triage set (18 tools) may grow to
-	// 18,000 and 8,000.
-	if len(whole) > 9000 || visible > 4000 {
-		t.Errorf("tools/list is %d bytes (budget 9,000), model-visible %d (budget 4,000)", len(whole), visible)
+	// The budget of the whole triage set (18 tools); Sentry's own server
+	// spends 26,151 and 23,363 bytes on 9.
+	if len(whole) > 18000 || visible > 8000 {
+		t.Errorf("tools/list is %d bytes (budget 18,000), model-visible %d (budget 8,000)", len(whole), visible)
 	}
 }
 
@@ -164,7 +164,7 @@ func TestOneServerTwoPrincipals(t *testing.T) {
 		call    string // a tool inside it
 		args    map[string]any
 	}{
-		{reader, readerToken, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "whoami"}, "resolve_issue", "event:write", "list_issues", map[string]any{"organization": "acme"}},
+		{reader, readerToken, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_teams", "whoami"}, "resolve_issue", "event:write", "list_issues", map[string]any{"organization": "acme"}},
 		{writer, writerToken, []string{"get_issue", "list_issues", "list_releases", "resolve_issue", "whoami"}, "list_projects", "org:read", "list_releases", map[string]any{}},
 	}
 	var wg sync.WaitGroup

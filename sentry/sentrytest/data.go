@@ -63,6 +63,8 @@ type Org struct {
 // Team is a team of an organization.
 type Team struct {
 	ID, Slug, Name string
+	MemberCount    int
+	NotMember      bool // the token's user is not on the team
 }
 
 // Project is a project of an organization.

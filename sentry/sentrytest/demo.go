@@ -34,7 +34,7 @@ func DemoDataAt(now time.Time) *Data {
 	acme := &Org{
 		ID: "1", Slug: "acme", Name: "Acme Corp", Role: "owner",
 		DateCreated: time.Date(2021, 3, 15, 9, 12, 44, 0, time.UTC),
-		Teams:       []*Team{{ID: "4", Slug: "platform", Name: "Platform"}, {ID: "5", Slug: "web", Name: "Web"}},
+		Teams:       []*Team{{ID: "4", Slug: "platform", Name: "Platform", MemberCount: 6}, {ID: "5", Slug: "web", Name: "Web", MemberCount: 3, NotMember: true}, {ID: "6", Slug: "payments-oncall", Name: "Payments On-call", MemberCount: 1}},
 		Members:     []map[string]any{person("2", "Sam Okafor", "sam@acme.example"), person("3", "Priya Natarajan", "priya@acme.example")},
 	}
 	acme.Fields = exampleObject("organizations.list.json")
@@ -42,7 +42,7 @@ func DemoDataAt(now time.Time) *Data {
 	labs := &Org{
 		ID: "2", Slug: "acme-labs", Name: "Acme Labs", Role: "member",
 		DateCreated: time.Date(2023, 9, 4, 14, 2, 11, 0, time.UTC),
-		Teams:       []*Team{{ID: "7", Slug: "labs", Name: "Labs"}},
+		Teams:       []*Team{{ID: "7", Slug: "labs", Name: "Labs", MemberCount: 2}},
 	}
 	labs.Fields = exampleObject("organizations.list.json")
 	labs.Features = stringList(labs.Fields["features"])

@@ -126,6 +126,45 @@ func listOrganizations(c *call) {
 	c.json(200, out)
 }
 
+// GET /api/0/organizations/{org}/teams/ (organization_teams.py): active
+// teams ordered by slug, OffsetPaginator; query tokens query (name or slug
+// contains), slug:, id: (integers), hasExternalTeams:; any other token
+// matches nothing; detailed=0 drops projects and externalTeams.
+func listTeams(c *call) {
+	o := c.org()
+	if o == nil {
+		return
+	}
+	teams := slices.Clone(o.Teams)
+	if q, _ := c.q.get("query"); q != "" {
+		keys, vals := tokenizeQuery(q)
+		for _, k := range keys {
+			vs := vals[k]
+			if k == "id" && slices.ContainsFunc(vs, func(s string) bool { return !isDecimal(s) }) {
+				c.detail(400, "Invalid id value")
+				return
+			}
+			teams = slices.DeleteFunc(teams, func(t *Team) bool {
+				switch k {
+				case "query":
+					s := strings.ToLower(strings.Join(vs, " "))
+					return !strings.Contains(strings.ToLower(t.Name), s) && !strings.Contains(strings.ToLower(t.Slug), s)
+				case "slug":
+					return !slices.Contains(vs, t.Slug)
+				case "id":
+					return !slices.Contains(vs, t.ID)
+				case "hasExternalTeams":
+					return !slices.Contains(vs, "false") // the fake's teams have no external teams
+				}
+				return true
+			})
+		}
+	}
+	slices.SortFunc(teams, func(a, b *Team) int { return strings.Compare(a.Slug, b.Slug) })
+	detailed, _ := c.q.get("detailed")
+	serveOffsetPage(c, teams, func(t *Team) any { return c.v.team(o, t, detailed != "0") })
+}
+
 var projectStatsPeriods = []string{"", "1h", "24h", "7d", "14d", "30d", "90d"}
 
 // GET /api/0/organizations/{org}/projects/

@@ -91,6 +91,11 @@ var roleScopes = map[string][]string{
 // Scope maps of the permission classes used (method -> any-of).
 var (
 	// OrganizationPermission (orgs index, org projects).
+	// OrganizationTeamsPermission: creating a team also takes team:write.
+	permTeams = map[string][]string{
+		"GET":  {"org:read", "org:write", "org:admin"},
+		"POST": {"org:write", "org:admin", "team:write"},
+	}
 	permOrg = map[string][]string{
 		"GET":    {"org:read", "org:write", "org:admin"},
 		"POST":   {"org:write", "org:admin"},

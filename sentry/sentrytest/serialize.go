@@ -49,6 +49,26 @@ func (v *view) teamObj(t *Team) map[string]any {
 	return map[string]any{"id": t.ID, "name": t.Name, "slug": t.Slug}
 }
 
+// team is a row of the organization's teams list (teams.list.json);
+// detailed adds the team's projects.
+func (v *view) team(o *Org, t *Team, detailed bool) map[string]any {
+	m := exampleObject("teams.list.json")
+	m["id"], m["slug"], m["name"] = t.ID, t.Slug, t.Name
+	m["isMember"], m["memberCount"] = !t.NotMember, t.MemberCount
+	delete(m, "projects")
+	delete(m, "externalTeams")
+	if detailed {
+		projects := []any{}
+		for _, p := range o.Projects {
+			if p.Team == t.Slug {
+				projects = append(projects, v.project(o, p))
+			}
+		}
+		m["projects"], m["externalTeams"] = projects, []any{}
+	}
+	return m
+}
+
 func (v *view) project(o *Org, p *Project) map[string]any {
 	m := copyMap(p.Fields)
 	if m == nil {

@@ -2,6 +2,7 @@ package sentrytest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -143,6 +144,9 @@ func TestScopeEnforcement(t *testing.T) {
 		{"org:read cannot list issues", nil, []string{"org:read"}, "GET", "/api/0/organizations/acme/issues/", "", 403},
 		{"project:read cannot list org projects", nil, []string{"project:read"}, "GET", "/api/0/organizations/acme/projects/", "", 403},
 		{"org:read lists projects", nil, []string{"org:read"}, "GET", "/api/0/organizations/acme/projects/", "", 200},
+		{"org:read lists teams", nil, []string{"org:read"}, "GET", "/api/0/organizations/acme/teams/", "", 200},
+		{"org:admin lists teams", nil, []string{"org:admin"}, "GET", "/api/0/organizations/acme/teams/", "", 200},
+		{"team:read cannot list teams", nil, []string{"team:read"}, "GET", "/api/0/organizations/acme/teams/", "", 403},
 		{"org:admin lists orgs by hierarchy", nil, []string{"org:admin"}, "GET", "/api/0/organizations/", "", 200},
 		{"event:read cannot list orgs", nil, []string{"event:read"}, "GET", "/api/0/organizations/", "", 403},
 		{"org:read cannot list releases", nil, []string{"org:read"}, "GET", "/api/0/organizations/acme/releases/", "", 403},
@@ -556,4 +560,48 @@ func compactJSON(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+func TestTeamsList(t *testing.T) {
+	s := newTestServer(t, nil, Options{}, "org:read")
+	slugs := func(body string) string {
+		var rows []map[string]any
+		if err := json.Unmarshal([]byte(body), &rows); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		var out []string
+		for _, r := range rows {
+			out = append(out, r["slug"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tc := range []struct{ query, want string }{
+		{"", "payments-oncall,platform,web"},
+		{"?query=PLAT", "platform"},
+		{"?query=slug:web", "web"},
+		{"?query=id:4", "platform"},
+		{"?query=hasExternalTeams:false", "payments-oncall,platform,web"},
+		{"?query=role:admin", ""},
+		{"?per_page=2", "payments-oncall,platform"},
+	} {
+		r := get(t, s, "/api/0/organizations/acme/teams/"+tc.query)
+		if r.status != 200 || slugs(string(r.body)) != tc.want {
+			t.Errorf("%s: %d %s, want %s", tc.query, r.status, r.body, tc.want)
+		}
+	}
+	wantDetail(t, get(t, s, "/api/0/organizations/acme/teams/?query=id:abc"), 400, "Invalid id value")
+	// Rows have Sentry's shape; detailed=0 drops projects.
+	var rows []map[string]any
+	json.Unmarshal(get(t, s, "/api/0/organizations/acme/teams/?query=platform").body, &rows)
+	if len(rows) != 1 || rows[0]["memberCount"] != float64(6) || rows[0]["isMember"] != true || rows[0]["projects"] == nil || rows[0]["access"] == nil {
+		t.Errorf("row %v", rows)
+	}
+	var plain []map[string]any
+	json.Unmarshal(get(t, s, "/api/0/organizations/acme/teams/?query=platform&detailed=0").body, &plain)
+	if _, ok := plain[0]["projects"]; ok || len(plain) != 1 {
+		t.Errorf("detailed=0 still has projects: %v", plain)
+	}
+	if r := get(t, s, "/api/0/organizations/acme/teams/?per_page=2"); !strings.Contains(r.header.Get("Link"), `rel="next"; results="true"`) {
+		t.Errorf("Link %q", r.header.Get("Link"))
+	}
 }
