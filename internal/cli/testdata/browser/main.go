@@ -17,7 +17,15 @@ func main() {
 	}
 	resp, err := http.Get(os.Args[1])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "browser:", err)
+		// The sign-in may already have ended (an error in the callback
+		// closes the loopback server): like a browser tab, say nothing on
+		// the terminal the CLI shares with us.
+		if log := os.Getenv("TEST_BROWSER_LOG"); log != "" {
+			if f, ferr := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); ferr == nil {
+				fmt.Fprintf(f, "error %v\n", err)
+				f.Close()
+			}
+		}
 		os.Exit(1)
 	}
 	body, _ := io.ReadAll(resp.Body)
