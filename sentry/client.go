@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -261,8 +260,6 @@ func isSentryIO(host string) bool {
 // BaseURL returns the configured base URL.
 func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
 
-// TrustedHosts returns the extra trusted host[:port]s (Config.TrustedHosts, lower-cased).
-func (c *Client) TrustedHosts() []string { return slices.Clone(c.trusted) }
 
 // IsSentryURL reports whether u points at the configured Sentry: its host,
 // or for sentry.io any *.sentry.io host over https, or a trusted host.

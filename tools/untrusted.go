@@ -151,13 +151,12 @@ func fitList[T any](items []T, hi int, clipItem func(item T, max int, cut *bool)
 }
 
 // sentryLink returns raw if it is a link into the configured Sentry
-// (render.Link against the client's base URL and trusted hosts), else "".
+// (render.Link with the client's own rule, IsSentryURL), else "".
 func (d *Deps) sentryLink(raw string) string {
 	if raw == "" || d.Client == nil {
 		return ""
 	}
-	base := d.Client.BaseURL()
-	link, ok := render.Link(raw, base, d.Client.TrustedHosts()...)
+	link, ok := render.Link(raw, d.Client.IsSentryURL)
 	if !ok {
 		return ""
 	}

@@ -3,17 +3,28 @@ package render
 import (
 	"net/url"
 	"testing"
+
+	"github.com/sentry-mcp/sentry-mcp/sentry"
 )
 
+// onSentry is the client's rule for what is the configured Sentry.
+func onSentry(t testing.TB, base string, trusted ...string) func(*url.URL) bool {
+	c, err := sentry.NewClient(sentry.Config{BaseURL: base, TrustedHosts: trusted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.IsSentryURL
+}
+
 func TestLink(t *testing.T) {
-	saas, _ := url.Parse("https://sentry.io")
-	self, _ := url.Parse("https://sentry.example.com:8443/")
-	local, _ := url.Parse("http://127.0.0.1:9000")
 	trusted := []string{"sentry-eu.example.net", "localhost:9100"}
+	saas := onSentry(t, "https://sentry.io", trusted...)
+	self := onSentry(t, "https://sentry.example.com:8443/", trusted...)
+	local := onSentry(t, "http://127.0.0.1:9000", trusted...)
 	tests := []struct {
 		name string
 		raw  string
-		base *url.URL
+		base func(*url.URL) bool
 		want string // "" means refused
 	}{
 		{"saas permalink", "https://sentry.io/organizations/acme/issues/1/", saas, "https://sentry.io/organizations/acme/issues/1/"},
@@ -56,13 +67,13 @@ func TestLink(t *testing.T) {
 		{"bidi", "https://sentry.io/\u202ex", saas, ""},
 		{"markup", `https://sentry.io/x"><script>`, saas, ""},
 		{"empty", "", saas, ""},
-		{"nil base", "https://sentry.io/", nil, ""},
+		{"no rule", "https://sentry.io/", nil, ""},
 		{"trusted not over http", "http://sentry-eu.example.net/x", self, ""},
 		{"too long", "https://sentry.io/" + longPath(3000), saas, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := Link(tt.raw, tt.base, trusted...)
+			got, ok := Link(tt.raw, tt.base)
 			if ok != (tt.want != "") || got != tt.want {
 				t.Errorf("Link(%q) = %q, %v; want %q", tt.raw, got, ok, tt.want)
 			}
