@@ -260,7 +260,6 @@ func isSentryIO(host string) bool {
 // BaseURL returns the configured base URL.
 func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
 
-
 // IsSentryURL reports whether u points at the configured Sentry: its host,
 // or for sentry.io any *.sentry.io host over https, or a trusted host.
 func (c *Client) IsSentryURL(u *url.URL) bool {
