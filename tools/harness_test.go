@@ -12,6 +12,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/sentry-mcp/sentry-mcp/auth"
@@ -104,21 +105,8 @@ func newHarnessWith(t testing.TB, fake *sentrytest.Server, s setup) *harness {
 		t.Fatal(err)
 	}
 	pr := &tools.Principal{Key: "test", Token: sentry.StaticToken(secretToken), Grant: auth.NewGrant(tokenScopes, s.bound, s.readOnly), Org: s.org}
-	c, err := client.NewInProcessClient(inv.MCPServer(tools.ServerOptions{Version: "test", Org: s.org, Bind: bindPrincipal(pr)}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := connect(t, ctx, inv.MCPServer(tools.ServerOptions{Version: "test", Org: s.org, Bind: bindPrincipal(pr)}))
 	fake.ResetRequests()
 	h := &harness{t: t, fake: fake, inv: inv, pr: pr, c: c, logs: logs, token: secretToken, outputs: map[string]*jsonschema.Schema{}}
 	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
@@ -242,4 +230,25 @@ var allTools = func() []string {
 // bindPrincipal is a Bind for a server that serves one fixed principal.
 func bindPrincipal(p *tools.Principal) func(context.Context) context.Context {
 	return func(ctx context.Context) context.Context { return tools.WithPrincipal(ctx, p) }
+}
+
+// connect is an initialized in-process MCP client session with srv; ctx is
+// the session's context (it may carry a principal). It closes with the test.
+func connect(tb testing.TB, ctx context.Context, srv *server.MCPServer) *client.Client {
+	tb.Helper()
+	c, err := client.NewInProcessClient(srv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "test", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sentry-mcp/sentry-mcp/auth"
@@ -105,17 +104,8 @@ func TestSoak(t *testing.T) {
 	runtime.ReadMemStats(&before)
 
 	pr := &tools.Principal{Key: "soak", Token: sentry.StaticToken(secretToken), Grant: auth.NewGrant(auth.Expand(memberScopes), nil, false)}
-	c, err := client.NewInProcessClient(inv.MCPServer(tools.ServerOptions{Version: "soak", Bind: bindPrincipal(pr)}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	c.Start(ctx)
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
+	c := connect(t, ctx, inv.MCPServer(tools.ServerOptions{Version: "soak", Bind: bindPrincipal(pr)}))
 	mix := []struct {
 		name string
 		args map[string]any

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sentry-mcp/sentry-mcp/auth"
@@ -138,23 +137,6 @@ func TestOneServerTwoPrincipals(t *testing.T) {
 	// One MCP server; each client session's requests carry their caller,
 	// as an HTTP transport's context function would put it there.
 	srv := inv.MCPServer(tools.ServerOptions{Version: "test"})
-	connect := func(p *tools.Principal) *client.Client {
-		c, err := client.NewInProcessClient(srv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx := tools.WithPrincipal(context.Background(), p)
-		if err := c.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		init := mcp.InitializeRequest{}
-		init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-		if _, err := c.Initialize(ctx, init); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
 	cases := []struct {
 		p       *tools.Principal
 		token   string
@@ -170,7 +152,7 @@ func TestOneServerTwoPrincipals(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan string, 100)
 	for _, tc := range cases {
-		c := connect(tc.p)
+		c := connect(t, tools.WithPrincipal(context.Background(), tc.p), srv)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -258,17 +240,8 @@ func BenchmarkListTools(b *testing.B) {
 		n++
 		return tools.WithPrincipal(ctx, &tools.Principal{Key: fmt.Sprint(n), Grant: grant, Org: "acme"})
 	}})
-	c, err := client.NewInProcessClient(srv)
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
-	c.Start(ctx)
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	if _, err := c.Initialize(ctx, init); err != nil {
-		b.Fatal(err)
-	}
+	c := connect(b, ctx, srv)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
