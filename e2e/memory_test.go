@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +25,7 @@ func TestServerPeakMemoryOnHugeEvents(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("needs /proc")
 	}
-	event := hugeEvent()
+	event := sentrytest.HugeEvent(100_000)
 	fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{})
 	t.Cleanup(fake.Close)
 	fake.AddToken(token, demoScopes...)
@@ -62,20 +61,6 @@ func TestServerPeakMemoryOnHugeEvents(t *testing.T) {
 	if largest > 64<<10 {
 		t.Errorf("largest answer %d bytes, budget 64 KB", largest)
 	}
-}
-
-// hugeEvent is a 9 MB latest event with one exception of 100,000 frames.
-func hugeEvent() []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"id":"e1","eventID":"e1","groupID":"1","title":"RecursionError","entries":[{"type":"exception","data":{"values":[{"type":"RecursionError","value":"maximum recursion depth exceeded","stacktrace":{"frames":[`)
-	for i := range 100_000 {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"filename":"app/m%06d.py","function":"recurse_%06d","lineNo":%d,"colNo":%d,"inApp":true}`, i, i, i%1000+1, i%10)
-	}
-	b.WriteString(`]}}]}}],"tags":[{"key":"level","value":"error"}]}`)
-	return b.Bytes()
 }
 
 // vmHWM is a process's peak resident set size, in bytes.

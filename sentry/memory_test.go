@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,21 +15,6 @@ import (
 	"sync"
 	"testing"
 )
-
-// hugeEvent is a 9 MB latest event with one exception of 100,000 frames,
-// the shape that once produced a 22.6 MB tool result.
-func hugeEvent() []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"id":"e1","eventID":"e1","groupID":"1","title":"RecursionError","entries":[{"type":"exception","data":{"values":[{"type":"RecursionError","value":"maximum recursion depth exceeded","stacktrace":{"frames":[`)
-	for i := range 100_000 {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"filename":"app/m%06d.py","function":"recurse_%06d","lineNo":%d,"colNo":%d,"inApp":true}`, i, i, i%1000, i%10)
-	}
-	b.WriteString(`]}}]}}],"tags":[{"key":"level","value":"error"}]}`)
-	return b.Bytes()
-}
 
 // bigIssue is issue details of 7.9 MB, just under the default cap: the
 // largest answer decoded whole.
@@ -61,7 +47,7 @@ func TestPeakMemoryOfConcurrentHugeEvents(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("peak RSS is measured without -short and without -race")
 	}
-	body := hugeEvent()
+	body := sentrytest.HugeEvent(100_000)
 	issue := bigIssue()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
