@@ -72,6 +72,17 @@ func (c *Client) ListTeams(ctx context.Context, org string, opt ListOptions) ([]
 	return v, r, nil
 }
 
+// ListEnvironments lists an organization's visible environments (not
+// paginated by Sentry).
+func (c *Client) ListEnvironments(ctx context.Context, org string) ([]Environment, *Response, error) {
+	var v []Environment
+	r, err := c.do(ctx, call{method: http.MethodGet, org: org, route: "/api/0/organizations/%s/environments/", args: []string{org}}, &v)
+	if err != nil {
+		return nil, r, err
+	}
+	return v, r, nil
+}
+
 // IssueListOptions filter an organization's issue list.
 type IssueListOptions struct {
 	Projects    []string // numeric project ids

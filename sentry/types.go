@@ -346,3 +346,9 @@ type Release struct {
 		DateFinished string `json:"dateFinished"`
 	} `json:"lastDeploy"`
 }
+
+// Environment is an entry of GET /api/0/organizations/{org}/environments/.
+type Environment struct {
+	ID   FlexString `json:"id"`
+	Name string     `json:"name"`
+}

@@ -47,6 +47,11 @@ func listIssuesTool() Tool {
 			opt.Projects = []string{id}
 		}
 		issues, resp, err := d.Client.ListIssues(ctx, org, opt)
+		if in.Environment != "" && (sentry.StatusCode(err) == 404 || err == nil && len(issues) == 0) {
+			if envErr := d.unknownEnvironment(ctx, org, in.Environment); envErr != nil {
+				return nil, "", envErr
+			}
+		}
 		if err != nil {
 			if in.Environment != "" {
 				return nil, "", subject(err, "list_organizations", "organization %q or environment %q", org, in.Environment)

@@ -45,6 +45,7 @@ func init() {
 	add("IndexEndpoint", "", nil, map[string]func(*call){http.MethodGet: getIndex}, nil)
 	add("OrganizationIndexEndpoint", "organizations", permOrg, map[string]func(*call){http.MethodGet: listOrganizations}, nil)
 	add("OrganizationProjectsEndpoint", "organizations/{org}/projects", permOrg, map[string]func(*call){http.MethodGet: listProjects}, nil)
+	add("OrganizationEnvironmentsEndpoint", "organizations/{org}/environments", permOrg, map[string]func(*call){http.MethodGet: listEnvironments}, nil)
 	add("OrganizationTeamsEndpoint", "organizations/{org}/teams", permTeams, map[string]func(*call){http.MethodGet: listTeams}, nil)
 	add("OrganizationGroupIndexEndpoint", "organizations/{org}/issues", permEvent, map[string]func(*call){http.MethodGet: listOrgIssues}, nil)
 	add("GroupDetailsEndpoint", "organizations/{org}/issues/{issue}", permEvent, groupDetails, issueLimits)

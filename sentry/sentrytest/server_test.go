@@ -146,6 +146,8 @@ func TestScopeEnforcement(t *testing.T) {
 		{"org:read lists projects", nil, []string{"org:read"}, "GET", "/api/0/organizations/acme/projects/", "", 200},
 		{"org:read lists teams", nil, []string{"org:read"}, "GET", "/api/0/organizations/acme/teams/", "", 200},
 		{"org:admin lists teams", nil, []string{"org:admin"}, "GET", "/api/0/organizations/acme/teams/", "", 200},
+		{"org:read lists environments", nil, []string{"org:read"}, "GET", "/api/0/organizations/acme/environments/", "", 200},
+		{"event:read cannot list environments", nil, []string{"event:read"}, "GET", "/api/0/organizations/acme/environments/", "", 403},
 		{"team:read cannot list teams", nil, []string{"team:read"}, "GET", "/api/0/organizations/acme/teams/", "", 403},
 		{"org:admin lists orgs by hierarchy", nil, []string{"org:admin"}, "GET", "/api/0/organizations/", "", 200},
 		{"event:read cannot list orgs", nil, []string{"event:read"}, "GET", "/api/0/organizations/", "", 403},
@@ -603,5 +605,23 @@ func TestTeamsList(t *testing.T) {
 	}
 	if r := get(t, s, "/api/0/organizations/acme/teams/?per_page=2"); !strings.Contains(r.header.Get("Link"), `rel="next"; results="true"`) {
 		t.Errorf("Link %q", r.header.Get("Link"))
+	}
+}
+
+func TestEnvironmentsList(t *testing.T) {
+	s := newTestServer(t, nil, Options{}, "org:read")
+	for _, tc := range []struct{ query, want string }{
+		{"", `[{"id":"1","name":"production"},{"id":"2","name":"staging"}]`},
+		{"?visibility=all", `[{"id":"1","name":"production"},{"id":"2","name":"staging"}]`},
+		{"?visibility=hidden", `[]`},
+	} {
+		r := get(t, s, "/api/0/organizations/acme/environments/"+tc.query)
+		if r.status != 200 || strings.TrimSpace(string(r.body)) != tc.want || r.header.Get("Link") != "" {
+			t.Errorf("%q: %d %s (Link %q), want %s unpaginated", tc.query, r.status, r.body, r.header.Get("Link"), tc.want)
+		}
+	}
+	wantDetail(t, get(t, s, "/api/0/organizations/acme/environments/?visibility=gone"), 400, "Invalid value for 'visibility', valid values are: ['all', 'hidden', 'visible']")
+	if r := get(t, s, "/api/0/organizations/nope/environments/"); r.status != 404 {
+		t.Errorf("unknown org: %d", r.status)
 	}
 }
