@@ -108,11 +108,11 @@ func (inv *Inventory) view(pin string) (*View, error) {
 	}
 	v := &View{Pin: pin, schemas: map[string]json.RawMessage{}, validators: map[string]*jsonschema.Schema{}}
 	for _, t := range inv.tools {
-		s := t.inputSchema
+		s, full := t.inputSchema, t.validating
 		if pin != "" {
-			s = pinOrganization(s, pin)
+			s, full = pinOrganization(s, pin), pinOrganization(full, pin)
 		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(s))
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(full))
 		if err != nil {
 			return nil, fmt.Errorf("tool %s: %w", t.Name, err)
 		}
@@ -274,5 +274,5 @@ func validate(name string, validator *jsonschema.Schema, args json.RawMessage) s
 		}
 	}
 	walk(ve)
-	return fmt.Sprintf("Invalid arguments for %s: %s. See the tool's input schema.", name, strings.Join(msgs, "; "))
+	return fmt.Sprintf("Invalid arguments for %s: %s.", name, strings.Join(msgs, "; "))
 }

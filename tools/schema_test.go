@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -75,6 +76,44 @@ func TestEveryToolIsFullyAnnotated(t *testing.T) {
 		}
 		if tool.RawOutputSchema == nil && tool.OutputSchema.Type == "" {
 			t.Errorf("%s has no output schema", tool.Name)
+		}
+	}
+}
+
+// Arguments are checked against the full schema, with the string bounds
+// and patterns that tools/list leaves out; a violation names the argument
+// and nothing is sent to Sentry.
+func TestArgumentsAreCheckedAgainstTheFullSchema(t *testing.T) {
+	h := newHarness(t, setup{})
+	listed, err := h.c.ListTools(context.Background(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, _ := json.Marshal(listed.Tools)
+	for _, hidden := range []string{`"pattern"`, `"maxLength"`, `"minLength"`} {
+		if strings.Contains(string(whole), hidden) {
+			t.Errorf("tools/list advertises %s", hidden)
+		}
+	}
+	tests := []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"list_issues", map[string]any{"organization": "acme corp"}, `"organization": 'acme corp' does not match pattern`},
+		{"list_issues", map[string]any{"organization": strings.Repeat("a", 129)}, `"organization": maxLength`},
+		{"get_issue", map[string]any{"issue": ""}, `"issue": minLength`},
+		{"list_issues", map[string]any{"organization": "acme", "limit": 0}, `"limit": minimum`},
+		{"list_issues", map[string]any{"orgnization": "acme"}, "orgnization"},
+	}
+	for _, tt := range tests {
+		h.fake.ResetRequests()
+		res := h.call(tt.tool, tt.args)
+		if !res.IsError || !strings.Contains(text(res), tt.want) {
+			t.Errorf("%s %v: isError=%v %q, want an error containing %q", tt.tool, tt.args, res.IsError, text(res), tt.want)
+		}
+		if n := len(h.fake.Requests()); n != 0 {
+			t.Errorf("%s %v: %d requests sent", tt.tool, tt.args, n)
 		}
 	}
 }

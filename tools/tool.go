@@ -48,14 +48,16 @@ type Tool struct {
 	ReadOnly   bool
 	Idempotent bool
 
-	needs        string // "needs org:read", for refusals
-	inputSchema  json.RawMessage
+	needs        string          // "needs org:read", for refusals
+	inputSchema  json.RawMessage // what agents are shown (schemas.Advertised)
+	validating   json.RawMessage // what arguments are checked against
 	outputSchema json.RawMessage
 	run          func(ctx context.Context, d *Deps, p *Principal, args json.RawMessage) *Result
 }
 
-// InputSchema is the tool's JSON Schema for its arguments (not pinned to an
-// organization).
+// InputSchema is the JSON Schema of the tool's arguments that agents are
+// shown (not pinned to an organization); arguments are checked against a
+// stricter one that also has string length bounds and patterns.
 func (t *Tool) InputSchema() json.RawMessage { return t.inputSchema }
 
 // OutputSchema is the JSON Schema of the tool's structured result.
@@ -93,7 +95,8 @@ type Deps struct {
 type Handler[I, O any] func(ctx context.Context, d *Deps, p *Principal, in *I) (*O, string, error)
 
 func define[I, O any](t Tool, h Handler[I, O]) Tool {
-	t.inputSchema = schemas.For(new(I))
+	t.validating = schemas.For(new(I))
+	t.inputSchema = schemas.Advertised(t.validating)
 	t.outputSchema = schemas.ForOutput(new(O))
 	name := t.Name
 	scopes := t.Scopes

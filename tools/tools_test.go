@@ -603,6 +603,11 @@ func TestInjectionStaysInsideItsParameter(t *testing.T) {
 		h.fake.ResetRequests()
 		h.call(tt.tool, tt.args) // the fake may answer 400 to odd searches; what matters is where it went
 		reqs := h.fake.Requests()
+		// An environment that matches nothing is followed by the
+		// environments lookup (which takes no parameters).
+		if len(reqs) == 2 && reqs[1].Path == "/api/0/organizations/acme/environments/" && reqs[1].RawQuery == "" && tt.param == "environment" {
+			reqs = reqs[:1]
+		}
 		if len(reqs) != 1 {
 			t.Errorf("%s %v: %d requests: %v", tt.tool, tt.args, len(reqs), h.apiRequests())
 			continue
