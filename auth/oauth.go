@@ -21,9 +21,18 @@ import (
 	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
-// DefaultLoginScopes is what `auth login` asks for unless told otherwise.
-// resolve_issue additionally needs event:write.
-var DefaultLoginScopes = []string{"org:read", "project:read", "team:read", "event:read"}
+// DefaultLoginScopes is what `auth login` asks for unless told otherwise:
+// every read-only tool except list_members. The writes (update_issue,
+// resolve_issue, add_issue_comment) need event:write, list_members
+// member:read: the "triage" preset.
+var DefaultLoginScopes = ScopePresets["read"]
+
+// ScopePresets are the names `auth login --scopes` accepts for a set of
+// scopes.
+var ScopePresets = map[string][]string{
+	"read":   {"org:read", "project:read", "team:read", "event:read"},
+	"triage": {"org:read", "project:read", "team:read", "event:read", "event:write", "member:read"},
+}
 
 // OAuthClient is a Sentry OAuth application and the Sentry it signs in to.
 type OAuthClient struct {

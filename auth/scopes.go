@@ -53,6 +53,35 @@ func ParseScopes(s string) ([]string, error) {
 	return out, nil
 }
 
+// ParseLoginScopes is ParseScopes that also takes the names of
+// ScopePresets ("triage", "read"), alone or with further scopes; the result
+// has each scope once, in the order given.
+func ParseLoginScopes(s string) ([]string, error) {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	var out []string
+	for _, f := range fields {
+		set, ok := ScopePresets[f]
+		if !ok {
+			one, err := ParseScopes(f)
+			if err != nil {
+				names := make([]string, 0, len(ScopePresets))
+				for n := range ScopePresets {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				return nil, fmt.Errorf("%w, and not a preset (%s)", err, strings.Join(names, ", "))
+			}
+			set = one
+		}
+		for _, sc := range set {
+			if !slices.Contains(out, sc) {
+				out = append(out, sc)
+			}
+		}
+	}
+	return out, nil
+}
+
 // Expand returns the sorted union of scopes and everything they imply, as
 // Sentry stores a token's scopes. Unknown scopes are kept as they are.
 func Expand(scopes []string) []string {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -83,6 +84,33 @@ func TestMinimal(t *testing.T) {
 	for _, tt := range tests {
 		if got := Minimal(tt.in); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Minimal(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseLoginScopes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		err  string
+	}{
+		{"triage", "org:read project:read team:read event:read event:write member:read", ""},
+		{"read", "org:read project:read team:read event:read", ""},
+		{"triage,project:releases", "org:read project:read team:read event:read event:write member:read project:releases", ""},
+		{"event:read read", "event:read org:read project:read team:read", ""},
+		{"org:read", "org:read", ""},
+		{"triag", "", `unknown scope "triag" (Sentry scopes look like org:read, project:releases, event:write), and not a preset (read, triage)`},
+	}
+	for _, tt := range tests {
+		got, err := ParseLoginScopes(tt.in)
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("%q: err %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || strings.Join(got, " ") != tt.want {
+			t.Errorf("%q = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
 }

@@ -96,6 +96,9 @@ func whoamiTool() Tool {
 				}
 				fmt.Fprintf(&b, " %s (%s)", t.Name, t.Reason)
 			}
+			if hint := d.Policy.SignInHint(p); hint != "" {
+				b.WriteString("\n" + hint)
+			}
 		}
 		out.Truncated = out.Truncated || b.Truncated()
 		return out, b.String(), nil

@@ -120,8 +120,42 @@ func (r *Refusal) Error() string {
 	case refusedCredentials:
 		return fmt.Sprintf("%s is unavailable: %s", t.Name, line(r.pr.Problem, capText))
 	}
-	return fmt.Sprintf("%s needs the Sentry scope %s, which this server's grant does not include (granted: %s). Sign in with that scope, or widen --scopes / SENTRY_MCP_SCOPES",
-		t.Name, strings.Join(auth.Accepting(t.Scopes), " or "), orNone(r.pr.Grant.Scopes()))
+	return fmt.Sprintf("%s needs the Sentry scope %s, which this server's grant does not include (granted: %s). Sign in with that scope (sentry-mcp auth login --scopes %s), or widen --scopes / SENTRY_MCP_SCOPES",
+		t.Name, strings.Join(auth.Accepting(t.Scopes), " or "), orNone(r.pr.Grant.Scopes()), loginScopes([]*Tool{t}))
+}
+
+// loginScopes is the --scopes value of `auth login` that covers ts: the
+// triage preset where it does, else the tool's least scope.
+func loginScopes(ts []*Tool) string {
+	var out []string
+	for _, t := range ts {
+		need := t.Scopes[0]
+		if slices.ContainsFunc(t.Scopes, func(s string) bool { return slices.Contains(auth.ScopePresets["triage"], s) }) {
+			need = "triage"
+		}
+		if !slices.Contains(out, need) {
+			out = append(out, need)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// SignInHint says which sign-in would enable the selected tools pr may
+// not run for want of a scope, "" when there are none.
+func (p *Policy) SignInHint(pr *Principal) string {
+	var missing []*Tool
+	var names []string
+	for i := range p.tools {
+		t := &p.tools[i]
+		if r := p.Check(pr, t); r != nil && r.kind == refusedScope {
+			missing = append(missing, t)
+			names = append(names, t.Name)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("To enable %s: sentry-mcp auth login --scopes %s (or widen --scopes / SENTRY_MCP_SCOPES).", strings.Join(names, ", "), loginScopes(missing))
 }
 
 // Check says whether t may run for pr; nil means it may.

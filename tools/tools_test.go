@@ -732,3 +732,29 @@ func TestListTeams(t *testing.T) {
 		t.Errorf("without org:read: %q", text(res))
 	}
 }
+
+// whoami and refusals say which sign-in enables what the grant hides.
+func TestSignInHintNamesTheScopes(t *testing.T) {
+	tests := []struct {
+		name   string
+		scopes []string
+		want   string
+	}{
+		{"reader", []string{"org:read", "event:read"}, "To enable resolve_issue, list_releases: sentry-mcp auth login --scopes triage (or widen --scopes / SENTRY_MCP_SCOPES)."},
+		{"org:ci alone", []string{"org:ci"}, "sentry-mcp auth login --scopes triage"},
+		{"everything", []string{"org:read", "event:write", "project:read", "member:read"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, setup{tokenScopes: tt.scopes})
+			got := text(h.call("whoami", nil))
+			if tt.want == "" && strings.Contains(got, "To enable") || !strings.Contains(got, tt.want) {
+				t.Errorf("whoami:\n%s\nwant %q", got, tt.want)
+			}
+		})
+	}
+	h := newHarness(t, setup{tokenScopes: []string{"org:read", "event:read"}})
+	if got := text(h.call("resolve_issue", map[string]any{"issue": "1"})); !strings.Contains(got, "(sentry-mcp auth login --scopes triage)") {
+		t.Errorf("refusal: %s", got)
+	}
+}

@@ -77,7 +77,7 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if withToken {
 		return loginWithToken(ctx, host, stdin, stdout, storeOptions(cfg, logger))
 	}
-	requested, err := auth.ParseScopes(scopes)
+	requested, err := auth.ParseLoginScopes(scopes)
 	if err != nil {
 		return fmt.Errorf("--scopes: %w", err)
 	}

@@ -363,7 +363,8 @@ func TestProcessRaceRefreshesOnce(t *testing.T) {
 // everything it wrote.
 func TestSecretsNeverLeak(t *testing.T) {
 	f := newOAuthFake(t, sentrytest.Options{})
-	if r := runCmd(t, f.env(), "", "auth", "login", "--scopes", "org:read,project:read,event:write", "--timeout", "20s"); r.code != 0 {
+	// The triage preset: every tool, member lookup and writes included.
+	if r := runCmd(t, f.env(), "", "auth", "login", "--scopes", "triage", "--timeout", "20s"); r.code != 0 || !strings.Contains(r.stdout, "event:write") || !strings.Contains(r.stdout, "member:read") {
 		t.Fatalf("login: %+v", r)
 	}
 	first := f.stored(t)

@@ -113,7 +113,7 @@ var (
 		ptr: func(o *options) any { return &o.clientID }}
 	sSecretStdin = setting{flag: "client-secret-stdin", help: "read the client secret from stdin (else SENTRY_CLIENT_SECRET)",
 		ptr: func(o *options) any { return &o.secretStdin }}
-	sLoginScopes = setting{flag: "scopes", arg: "LIST", help: "scopes to request; add event:write to let the agent resolve issues", def: strings.Join(auth.DefaultLoginScopes, ","),
+	sLoginScopes = setting{flag: "scopes", arg: "LIST", help: "scopes to request, or a preset: read (the default) or triage (adds event:write, member:read: assign, archive, resolve, comment, list members)", def: strings.Join(auth.DefaultLoginScopes, ","),
 		ptr: func(o *options) any { return &o.loginScopes }}
 	sDevice = setting{flag: "device", help: "device flow for SSH and headless machines: enter a code in any browser",
 		ptr: func(o *options) any { return &o.device }}

@@ -72,6 +72,9 @@ func printTools(w io.Writer, inv *tools.Inventory, p *tools.Principal) {
 		fmt.Fprintf(w, "Not usable: %s\n", render.Line(p.Problem, 0))
 	case p.Grant.Known():
 		fmt.Fprintf(w, "Granted scopes: %s\n", render.Line(strings.Join(p.Grant.Scopes(), " "), 0))
+		if hint := inv.Policy().SignInHint(p); hint != "" {
+			fmt.Fprintln(w, hint)
+		}
 	default:
 		fmt.Fprintln(w, "Granted scopes: unknown (Sentry will decide each call)")
 	}
