@@ -129,6 +129,7 @@ func All() []Tool {
 		listIssuesTool(),
 		getIssueTool(),
 		resolveIssueTool(),
+		updateIssueTool(),
 		listReleasesTool(),
 	}
 }
