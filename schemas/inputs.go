@@ -43,10 +43,11 @@ type GetIssueInput struct {
 
 // ResolveIssueInput is resolve_issue's input.
 type ResolveIssueInput struct {
-	Issue        string `json:"issue" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Numeric id, short id (BACKEND-1A) or issue URL."`
-	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug; needed for short ids."`
-	Resolution   string `json:"resolution,omitempty" jsonschema:"enum=resolved,enum=next_release,enum=in_release,default=resolved" jsonschema_description:"in_release needs release."`
-	Release      string `json:"release,omitempty" jsonschema:"maxLength=250" jsonschema_description:"Release version, for in_release."`
+	Issue        string   `json:"issue,omitempty" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Numeric id, short id (BACKEND-1A) or issue URL."`
+	Issues       []string `json:"issues,omitempty" jsonschema:"minItems=1,maxItems=25" jsonschema_description:"Several issues of one organization, instead of issue."`
+	Organization string   `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug; needed for short ids."`
+	Resolution   string   `json:"resolution,omitempty" jsonschema:"enum=resolved,enum=next_release,enum=in_release,default=resolved" jsonschema_description:"in_release needs release."`
+	Release      string   `json:"release,omitempty" jsonschema:"maxLength=250" jsonschema_description:"Release version, for in_release."`
 }
 
 // ListReleasesInput is list_releases' input.

@@ -141,14 +141,16 @@ type Frame struct {
 
 // ResolveOutput is resolve_issue's output.
 type ResolveOutput struct {
-	ID            string `json:"id"`
-	ShortID       string `json:"short_id"`
+	ID            string `json:"id,omitempty"`
+	ShortID       string `json:"short_id,omitempty"`
 	Status        string `json:"status"`
 	InNextRelease bool   `json:"in_next_release,omitempty"`
 	InRelease     string `json:"in_release,omitempty"`
 	Permalink     string `json:"permalink,omitempty"`
 	Attempts      int    `json:"attempts,omitempty"`
-	Truncated     bool   `json:"truncated,omitempty"`
+	// Issues lists every issue of a bulk resolve (issues).
+	Issues    []UpdatedIssue `json:"issues,omitempty"`
+	Truncated bool           `json:"truncated,omitempty"`
 }
 
 // Release is one release.

@@ -158,7 +158,12 @@ func (c *Client) LatestEvent(ctx context.Context, org, id string) (*Event, *Resp
 // IssueUpdate is the body of PUT .../issues/{id}/; only set fields are sent.
 type IssueUpdate struct {
 	Status        string         `json:"status,omitempty"`
+	Substatus     string         `json:"substatus,omitempty"`
 	StatusDetails map[string]any `json:"statusDetails,omitempty"`
+	// AssignedTo is user:ID, team:ID or an email; "" unassigns; nil
+	// leaves the assignee alone.
+	AssignedTo *string `json:"assignedTo,omitempty"`
+	Priority   string  `json:"priority,omitempty"`
 }
 
 // UpdateIssue changes an issue and returns it as Sentry re-read it.

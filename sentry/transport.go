@@ -28,8 +28,10 @@ type call struct {
 
 // Response carries what a call learned besides its body.
 type Response struct {
-	Page      Page
-	RateLimit RateLimit
+	// StatusCode is the HTTP status of the last attempt.
+	StatusCode int
+	Page       Page
+	RateLimit  RateLimit
 	// Attempts is how many times the request was sent (retries + 1).
 	Attempts int
 	// RateLimitWait is how long a 429 was waited out, if at all.
@@ -231,7 +233,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, payload []
 		return nil, 0, &NetworkError{Method: method, Host: u.Host, Err: scrubURLError(err)}
 	}
 	defer resp.Body.Close()
-	r := &Response{RateLimit: parseRateLimit(resp.Header)}
+	r := &Response{StatusCode: resp.StatusCode, RateLimit: parseRateLimit(resp.Header)}
 	r.Page = parsePage(resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Only the detail is wanted: a small prefix is enough, and the
@@ -241,6 +243,9 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, payload []
 			return r, resp.StatusCode, &NetworkError{Method: method, Host: u.Host, Err: fmt.Errorf("reading the response: %w", err)}
 		}
 		return r, resp.StatusCode, c.decodeError(resp, data)
+	}
+	if resp.StatusCode == http.StatusNoContent {
+		return r, resp.StatusCode, nil // no body to decode; the caller sees r.StatusCode
 	}
 	body := newBodyReader(ctx, resp, c.maxBody)
 	defer body.release()

@@ -581,7 +581,7 @@ func resolveIssueTool() Tool {
 	return define(Tool{
 		Name:        "resolve_issue",
 		Title:       "Resolve issue",
-		Description: "Mark an issue resolved: now, in the next release, or in a given release.",
+		Description: "Mark issues resolved: now, in the next release, or in a given release.",
 		Toolset:     ToolsetIssues,
 		Scopes:      []string{"event:write"},
 		Idempotent:  true,
@@ -603,13 +603,20 @@ func resolveIssueTool() Tool {
 		if in.Release != "" && in.Resolution != "in_release" {
 			return nil, "", userErrorf("release is only used with resolution \"in_release\"")
 		}
-		ref, err := d.issueRef(p, in.Issue, in.Organization)
+		issue, items, err := oneIssue(in.Issue, in.Issues)
+		if err != nil {
+			return nil, "", err
+		}
+		if items != nil {
+			return resolveBulk(ctx, d, p, items, in.Organization, upd, how)
+		}
+		ref, err := d.issueRef(p, issue, in.Organization)
 		if err != nil {
 			return nil, "", err
 		}
 		is, resp, err := d.Client.UpdateIssue(ctx, ref.Org, ref.ID, upd)
 		if err != nil {
-			return nil, "", issueNotFound(err, ref)
+			return nil, "", refused(issueNotFound(err, ref))
 		}
 		link := d.sentryLink(is.Permalink) // only a link into this Sentry is shown
 		out := &schemas.ResolveOutput{Permalink: link}

@@ -67,9 +67,9 @@ func TestEveryToolIsFullyAnnotated(t *testing.T) {
 		if *a.DestructiveHint {
 			t.Errorf("%s: no tool here destroys anything", tool.Name)
 		}
-		if tool.Name == "resolve_issue" {
+		if tool.Name == "resolve_issue" || tool.Name == "update_issue" {
 			if *a.ReadOnlyHint || !*a.IdempotentHint {
-				t.Errorf("resolve_issue must be a non-read-only idempotent write: %+v", a)
+				t.Errorf("%s must be a non-read-only idempotent write: %+v", tool.Name, a)
 			}
 		} else if !*a.ReadOnlyHint {
 			t.Errorf("%s should be read-only", tool.Name)

@@ -132,6 +132,7 @@ func All() []Tool {
 		listIssuesTool(),
 		getIssueTool(),
 		resolveIssueTool(),
+		updateIssueTool(),
 		listReleasesTool(),
 	}
 }

@@ -272,7 +272,7 @@ func TestResolveIssue(t *testing.T) {
 		var out schemas.ResolveOutput
 		structured(t, h.call("resolve_issue", args), &out)
 		tt.want.ID, tt.want.ShortID, tt.want.Permalink = is.ID, is.ShortID, out.Permalink
-		if out != tt.want || out.Permalink == "" {
+		if !reflect.DeepEqual(out, tt.want) || out.Permalink == "" {
 			t.Errorf("resolve %v = %+v", tt.args, out)
 		}
 		if st := h.fake.Issue(is.ID)["status"]; st != "resolved" {

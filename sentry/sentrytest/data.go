@@ -47,7 +47,11 @@ type Org struct {
 	// OrganizationURL is links.organizationUrl; "" means the server's URL.
 	// links.regionUrl always comes from Options.RegionURL.
 	OrganizationURL string
-	Teams           []*Team
+	// ClosedMembership turns Open Membership (allow_joinleave) off: an
+	// issue may then be assigned only to users on one of its project's
+	// teams and to teams with access to the project (validate_assignedTo).
+	ClosedMembership bool
+	Teams            []*Team
 	// Members are further users issues can be assigned to, in the user
 	// serialization shape (id, name, username, email...). Data.User is
 	// always a member.
@@ -65,6 +69,9 @@ type Team struct {
 	ID, Slug, Name string
 	MemberCount    int
 	NotMember      bool // the token's user is not on the team
+	// Members are the ids of the Org.Members users on the team (the
+	// token's user: see NotMember).
+	Members []string
 }
 
 // Project is a project of an organization.

@@ -436,7 +436,8 @@ func TestUpdateRoundTrips(t *testing.T) {
 	s := newTestServer(t, nil, Options{}, "event:write")
 	do(t, s, "PUT", "/api/0/issues/4504101/", testToken, `{"status": "resolved", "statusDetails": {"inNextRelease": true}}`)
 	m := do(t, s, "PUT", "/api/0/issues/4504101/", testToken, `{"status": "unresolved"}`).object(t)
-	if m["status"] != "unresolved" || m["substatus"] != "ongoing" || len(m["statusDetails"].(map[string]any)) != 0 {
+	// infer_substatus: a resolved issue reopened is regressed.
+	if m["status"] != "unresolved" || m["substatus"] != "regressed" || len(m["statusDetails"].(map[string]any)) != 0 {
 		t.Errorf("unresolve: %v %v %v", m["status"], m["substatus"], m["statusDetails"])
 	}
 	d := s.Issue("4504101")

@@ -190,6 +190,10 @@ type update struct {
 	bools         map[string]bool
 	assign        map[string]any // nil = unassign
 	priority      string
+	// echo holds the validated keys with their validated values: the bulk
+	// PUT answers with them (update.py prepare_response: result =
+	// dict(serializer.validated_data), statusDetails popped).
+	echo map[string]any
 }
 
 // PUT .../issues/{id}/
@@ -208,7 +212,7 @@ func putIssue(c *call) {
 		c.internalError()
 		return
 	}
-	u, errs := c.validateUpdate(o, is, data)
+	u, errs := c.validateUpdate(o, o.project(is.Project), data)
 	if len(errs) > 0 {
 		c.json(400, errs)
 		return
@@ -217,12 +221,17 @@ func putIssue(c *call) {
 		c.json(400, map[string]any{"detail": []any{"You do not have that feature enabled"}})
 		return
 	}
-	c.applyUpdate(o, is, u)
+	if _, status, body := c.applyUpdates(o, []*Issue{is}, u); status != 0 {
+		c.json(status, body)
+		return
+	}
 	c.json(200, c.v.issueBase(o, is))
 }
 
-func (c *call) validateUpdate(o *Org, is *Issue, data map[string]any) (*update, fieldErrors) {
-	u := &update{has: map[string]bool{}, ignore: map[string]int{}, bools: map[string]bool{}}
+// validateUpdate is GroupValidator(partial=True) with the context of one
+// project (update.py validate_request runs it once per project in scope).
+func (c *call) validateUpdate(o *Org, p *Project, data map[string]any) (*update, fieldErrors) {
+	u := &update{has: map[string]bool{}, ignore: map[string]int{}, bools: map[string]bool{}, echo: map[string]any{}}
 	errs := fieldErrors{}
 	notNull := func(k string) bool {
 		if data[k] == nil {
@@ -242,7 +251,7 @@ func (c *call) validateUpdate(o *Org, is *Issue, data map[string]any) (*update, 
 	for _, k := range []string{"inbox", "hasSeen", "isBookmarked", "isPublic", "isSubscribed", "merge", "discard"} {
 		if _, ok := data[k]; ok && notNull(k) {
 			if b, ok := drfBool(data[k]); ok {
-				u.has[k], u.bools[k] = true, b
+				u.has[k], u.bools[k], u.echo[k] = true, b, b
 			} else {
 				errs.add(k, "Must be a valid boolean.")
 			}
@@ -250,19 +259,19 @@ func (c *call) validateUpdate(o *Org, is *Issue, data map[string]any) (*update, 
 	}
 	if _, ok := data["status"]; ok && notNull("status") {
 		if s, ok := choice("status", statusChoices); ok {
-			u.has["status"], u.status = true, s
+			u.has["status"], u.status, u.echo["status"] = true, s, s
 		}
 	}
 	if v, ok := data["substatus"]; ok {
 		if v == nil {
-			u.has["substatus"] = true
+			u.has["substatus"], u.echo["substatus"] = true, nil
 		} else if s, ok := choice("substatus", substatusChoices); ok {
-			u.has["substatus"], u.substatus = true, s
+			u.has["substatus"], u.substatus, u.echo["substatus"] = true, s, s
 		}
 	}
 	if _, ok := data["priority"]; ok && notNull("priority") {
 		if s, ok := choice("priority", priorityChoices); ok {
-			u.has["priority"], u.priority = true, s
+			u.has["priority"], u.priority, u.echo["priority"] = true, s, s
 		}
 	}
 	intField := func(src map[string]any, k string, into map[string]int, e fieldErrors) {
@@ -288,10 +297,15 @@ func (c *call) validateUpdate(o *Org, is *Issue, data map[string]any) (*update, 
 	topIgnore := map[string]int{}
 	for _, k := range ignoreFields {
 		intField(data, k, topIgnore, errs)
+		if n, ok := topIgnore[k]; ok {
+			u.echo[k] = n
+		}
 	}
 	if v, ok := data["snoozeDuration"]; ok && v != nil {
-		if _, ok := drfInt(v); !ok {
+		if n, ok := drfInt(v); !ok {
 			errs.add("snoozeDuration", "A valid integer is required.")
+		} else {
+			u.echo["snoozeDuration"] = n
 		}
 	}
 	if v, ok := data["statusDetails"]; ok && notNull("statusDetails") {
@@ -302,7 +316,7 @@ func (c *call) validateUpdate(o *Org, is *Issue, data map[string]any) (*update, 
 			u.has["statusDetails"] = true
 			u.details = sd
 			sub := fieldErrors{}
-			rels := o.projectReleases(is.Project)
+			rels := o.projectReleases(p.Slug)
 			noRelease := "No release data present in the system to form a basis for 'Next Release'"
 			if x, ok := sd["inNextRelease"]; ok {
 				if x == nil {
@@ -340,7 +354,7 @@ func (c *call) validateUpdate(o *Org, is *Issue, data map[string]any) (*update, 
 							u.inRelease = rels[0]
 						}
 					default:
-						if r := o.release(str, is.Project); r != nil {
+						if r := o.release(str, p.Slug); r != nil {
 							u.inRelease = r
 						} else {
 							sub.add("inRelease", "Unable to find a release with the given version.")
@@ -370,7 +384,11 @@ func (c *call) validateUpdate(o *Org, is *Issue, data map[string]any) (*update, 
 	}
 	if v, ok := data["assignedTo"]; ok {
 		u.has["assignedTo"] = true
-		if a, msg := c.resolveActor(o, v); msg != "" {
+		a, msg := c.resolveActor(o, v)
+		if msg == "" && a != nil {
+			msg = c.d.checkAssignee(o, p, a)
+		}
+		if msg != "" {
 			errs.add("assignedTo", msg)
 		} else {
 			u.assign = a
@@ -468,124 +486,203 @@ func (c *call) resolveActor(o *Org, v any) (map[string]any, string) {
 	return nil, "User does not exist"
 }
 
-func (c *call) applyUpdate(o *Org, is *Issue, u *update) {
+// applyUpdates is update_groups after validation, on the matched issues:
+// priority, status, then prepare_response (assignee, seen, bookmark,
+// subscription, share, inbox). It returns the bulk PUT's answer (the
+// validated keys echoed plus the computed ones) or, for a refusal, its
+// status and body.
+func (c *call) applyUpdates(o *Org, list []*Issue, u *update) (map[string]any, int, any) {
 	now := c.v.now
 	user := c.d.User
 	actor := copyMap(user) // statusDetails.actor is the full user serialization
-	log := func(typ string, data map[string]any) {
+	log := func(is *Issue, typ string, data map[string]any) {
 		is.Activity = append([]map[string]any{activity(is, typ, user, data, now)}, is.Activity...)
 	}
+	result := map[string]any{}
+	for k, v := range u.echo {
+		result[k] = v
+	}
+	var projects []string
+	for _, is := range list {
+		if !slices.Contains(projects, is.Project) {
+			projects = append(projects, is.Project)
+		}
+	}
 	if u.has["priority"] {
-		is.Priority = u.priority
-		is.priorityLockedAt = now
-		log("set_priority", map[string]any{"priority": u.priority, "reason": nil})
+		// handle_priority runs first: a refusal below leaves it applied.
+		for _, is := range list {
+			is.Priority = u.priority
+			is.priorityLockedAt = now
+			log(is, "set_priority", map[string]any{"priority": u.priority, "reason": nil})
+		}
 	}
 	switch {
 	case u.status == "resolved" || u.status == "resolvedInNextRelease":
-		details := map[string]any{}
-		typ, data := "set_resolved", map[string]any{}
-		rels := o.projectReleases(is.Project)
+		// handle_resolve_in_release: release and commit resolutions are
+		// per project.
+		kind := ""
 		switch {
 		case u.status == "resolvedInNextRelease" || u.inNextRelease != nil:
-			if u.inNextRelease != nil || len(rels) > 0 {
-				details = map[string]any{"inNextRelease": true, "actor": actor}
-			}
-			typ, data = "set_resolved_in_release", map[string]any{"version": ""}
+			kind = "next release"
 		case u.inRelease != nil:
-			details = map[string]any{"inRelease": u.inRelease.Version, "actor": actor}
-			typ, data = "set_resolved_in_release", map[string]any{"version": u.inRelease.Version}
+			kind = "release"
 		}
-		is.Status, is.Substatus, is.StatusDetails = "resolved", "", details
-		is.resolvedAt = now
-		is.InboxReviewed, is.inboxManual = true, false
-		if !is.IsSubscribed {
-			is.IsSubscribed, is.subReason = true, "changed_status"
+		if kind != "" && len(projects) > 1 {
+			return nil, 400, map[string]any{"detail": "Cannot set resolved in " + kind + " for multiple projects."}
 		}
-		log(typ, data)
+		resultDetails := map[string]any{}
+		for _, is := range list {
+			details := map[string]any{}
+			typ, data := "set_resolved", map[string]any{}
+			switch kind {
+			case "next release":
+				// A resolution (and so the stored statusDetails) needs a
+				// release to resolve by; the answer says inNextRelease anyway.
+				if u.inNextRelease != nil || len(o.projectReleases(is.Project)) > 0 {
+					details = map[string]any{"inNextRelease": true, "actor": actor}
+				}
+				resultDetails = map[string]any{"inNextRelease": true, "actor": actor}
+				typ, data = "set_resolved_in_release", map[string]any{"version": ""}
+			case "release":
+				details = map[string]any{"inRelease": u.inRelease.Version, "actor": actor}
+				resultDetails = details
+				typ, data = "set_resolved_in_release", map[string]any{"version": u.inRelease.Version}
+			}
+			is.Status, is.Substatus, is.StatusDetails = "resolved", "", details
+			is.resolvedAt = now
+			is.InboxReviewed, is.inboxManual = true, false
+			if !is.IsSubscribed {
+				is.IsSubscribed, is.subReason = true, "changed_status"
+			}
+			log(is, typ, data)
+		}
+		result["status"], result["statusDetails"], result["inbox"] = "resolved", resultDetails, nil
+		if len(list) == 1 && kind != "" {
+			result["activity"] = deepCopy(list[0].Activity)
+		}
 	case u.status != "":
+		// handle_other_status_updates.
 		newStatus := u.status
 		if newStatus == "muted" {
 			newStatus = "ignored"
 		}
 		sub := u.substatus
 		if sub == "" {
-			sub = inferSubstatus(is, newStatus, u, now)
+			sub = inferSubstatus(list, newStatus, u, now)
 		}
-		changed := is.Status != newStatus
-		if changed {
-			is.Status, is.Substatus = newStatus, sub
-		}
-		is.StatusDetails = map[string]any{}
+		details := map[string]any{}
 		if newStatus == "ignored" {
-			is.InboxReviewed, is.inboxManual = true, false
-			if sub != "archived_until_escalating" && (u.ignore["ignoreDuration"] != 0 || u.ignore["ignoreCount"] != 0 || u.ignore["ignoreUserCount"] != 0) {
-				snooze := map[string]any{"ignoreCount": nil, "ignoreUntil": nil, "ignoreUserCount": nil, "ignoreUserWindow": nil, "ignoreWindow": nil, "actor": actor}
+			switch {
+			case sub == "archived_until_escalating":
+				// ignored.py handle_archived_until_escalating.
+				details = map[string]any{"ignoreUntilEscalating": true}
+			case u.ignore["ignoreDuration"] != 0 || u.ignore["ignoreCount"] != 0 || u.ignore["ignoreUserCount"] != 0:
+				// handle_ignored stores a snooze; without a condition it
+				// deletes any and answers {}.
+				details = map[string]any{"ignoreCount": nil, "ignoreUntil": nil, "ignoreUserCount": nil, "ignoreUserWindow": nil, "ignoreWindow": nil, "actor": actor}
 				for k, n := range u.ignore {
 					if k == "ignoreDuration" {
 						if n > 0 {
-							snooze["ignoreUntil"] = isoTime(now.Add(time.Duration(n) * time.Minute))
+							details["ignoreUntil"] = isoTime(now.Add(time.Duration(n) * time.Minute))
 						}
 						continue
 					}
-					snooze[k] = n
+					details[k] = n
 				}
-				is.StatusDetails = snooze
+			}
+			result["inbox"] = nil
+		}
+		changed := false
+		for _, is := range list {
+			// Only rows whose status differs are updated.
+			if is.Status != newStatus {
+				is.Status, is.Substatus = newStatus, sub
+				changed = true
+			}
+			is.StatusDetails = copyMap(details)
+			if newStatus == "ignored" {
+				is.InboxReviewed, is.inboxManual = true, false
 			}
 		}
 		if changed {
-			typ, data := "set_unresolved", map[string]any{}
-			if newStatus == "ignored" {
-				typ = "set_ignored"
-				data = map[string]any{}
-				for k, n := range u.ignore {
-					data[k] = n
+			// handle_status_update records the change on every issue.
+			for _, is := range list {
+				typ, data := "set_unresolved", map[string]any{}
+				if newStatus == "ignored" {
+					typ = "set_ignored"
+					for k, n := range u.ignore {
+						data[k] = n
+					}
+				}
+				log(is, typ, data)
+				if !is.IsSubscribed {
+					is.IsSubscribed, is.subReason = true, "changed_status"
 				}
 			}
-			log(typ, data)
-			if !is.IsSubscribed {
-				is.IsSubscribed, is.subReason = true, "changed_status"
-			}
 		}
+		result["statusDetails"] = details
 	}
 	if u.has["assignedTo"] {
-		if u.assign == nil {
-			if is.AssignedTo != nil {
-				log("unassigned", map[string]any{})
+		result["assignedTo"] = nil
+		for _, is := range list {
+			if u.assign == nil {
+				if is.AssignedTo != nil {
+					log(is, "unassigned", map[string]any{})
+				}
+				is.AssignedTo = nil
+				continue
 			}
-			is.AssignedTo = nil
-		} else {
-			is.AssignedTo = u.assign
-			log("assigned", map[string]any{"assignee": u.assign["id"], "assigneeEmail": u.assign["email"], "assigneeType": u.assign["type"]})
+			is.AssignedTo = copyMap(u.assign)
+			log(is, "assigned", map[string]any{"assignee": u.assign["id"], "assigneeEmail": u.assign["email"], "assigneeType": u.assign["type"]})
 			if u.assign["type"] == "user" && u.assign["id"] == c.d.userID() {
 				is.IsSubscribed, is.subReason = true, "assigned"
 			}
 		}
+		if u.assign != nil {
+			result["assignedTo"] = copyMap(u.assign)
+		}
 	}
-	if u.has["hasSeen"] {
-		is.HasSeen = u.bools["hasSeen"]
-	}
-	if u.has["isBookmarked"] {
-		is.IsBookmarked = u.bools["isBookmarked"]
-		if is.IsBookmarked && !is.IsSubscribed {
-			is.IsSubscribed, is.subReason = true, "bookmarked"
+	for _, is := range list {
+		if u.has["hasSeen"] {
+			is.HasSeen = u.bools["hasSeen"]
+		}
+		if u.has["isBookmarked"] {
+			is.IsBookmarked = u.bools["isBookmarked"]
+			if is.IsBookmarked && !is.IsSubscribed {
+				is.IsSubscribed, is.subReason = true, "bookmarked"
+			}
+		}
+		if u.has["isSubscribed"] {
+			is.IsSubscribed = u.bools["isSubscribed"]
+			is.subReason = "unknown"
+		}
+		if u.has["isPublic"] {
+			is.IsPublic = u.bools["isPublic"]
+		}
+		if u.has["inbox"] {
+			// inbox=true marks the issue reviewed; false puts it back.
+			is.InboxReviewed = u.bools["inbox"]
+			is.inboxManual = !u.bools["inbox"]
 		}
 	}
 	if u.has["isSubscribed"] {
-		is.IsSubscribed = u.bools["isSubscribed"]
-		is.subReason = "unknown"
+		result["subscriptionDetails"] = map[string]any{"reason": "unknown"}
 	}
 	if u.has["isPublic"] {
-		is.IsPublic = u.bools["isPublic"]
+		result["shareId"] = nil
+		if u.bools["isPublic"] && len(list) > 0 {
+			result["shareId"] = hexID("share", list[len(list)-1].ID)
+		}
 	}
-	if u.has["inbox"] {
-		// inbox=true marks the issue reviewed; false puts it back.
-		is.InboxReviewed = u.bools["inbox"]
-		is.inboxManual = !u.bools["inbox"]
+	if u.has["merge"] && u.bools["merge"] && len(list) > 1 && len(projects) > 1 {
+		return nil, 400, map[string]any{"detail": "Merging across multiple projects is not supported"}
 	}
+	return result, 0, nil
 }
 
-// inferSubstatus is sentry.issues.status_change.infer_substatus.
-func inferSubstatus(is *Issue, newStatus string, u *update, now time.Time) string {
+// inferSubstatus is sentry.issues.status_change.infer_substatus for the
+// issues of one update.
+func inferSubstatus(list []*Issue, newStatus string, u *update, now time.Time) string {
 	switch newStatus {
 	case "ignored":
 		// untilEscalating is not a StatusDetailsValidator field, so DRF
@@ -595,10 +692,42 @@ func inferSubstatus(is *Issue, newStatus string, u *update, now time.Time) strin
 		}
 		return "archived_forever"
 	case "unresolved":
-		if is.Status == "ignored" && is.FirstSeen.After(now.Add(-7*24*time.Hour)) {
-			return "new"
+		if len(list) != 1 {
+			return "ongoing"
+		}
+		switch is := list[0]; is.Status {
+		case "ignored":
+			if is.FirstSeen.After(now.Add(-7 * 24 * time.Hour)) {
+				return "new"
+			}
+		case "resolved":
+			return "regressed"
 		}
 		return "ongoing"
+	}
+	return ""
+}
+
+// checkAssignee is GroupValidator.validate_assignedTo's membership checks
+// for an actor resolved in the organization: with Open Membership
+// (allow_joinleave, the fake's default) nothing more is checked; otherwise
+// a user must be on one of the project's teams and a team must have
+// access to the project. "" means allowed.
+func (d *Data) checkAssignee(o *Org, p *Project, a map[string]any) string {
+	if !o.ClosedMembership || p == nil {
+		return ""
+	}
+	t := o.team(p.Team)
+	if a["type"] == "team" {
+		if t == nil || fmt.Sprint(a["id"]) != t.ID {
+			return "Cannot assign to a team without access to the project"
+		}
+		return ""
+	}
+	id := fmt.Sprint(a["id"])
+	onTeam := t != nil && (slices.Contains(t.Members, id) || (id == fmt.Sprint(d.userID()) && !t.NotMember))
+	if !onTeam {
+		return "Cannot assign to non-team member"
 	}
 	return ""
 }
