@@ -55,6 +55,11 @@ type Org struct {
 	Projects []*Project
 	Releases []*Release
 	Issues   []*Issue
+
+	// Memberships give members their member id (not the user id), role
+	// and flags, and add pending invites (see Membership).
+	Memberships []*Membership
+
 	// Fields is the serialization template (an entry of
 	// examples/organizations.list.json); the typed fields above win.
 	Fields map[string]any
