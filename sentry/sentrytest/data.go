@@ -94,6 +94,8 @@ type Release struct {
 	DateCreated  time.Time
 	DateReleased time.Time // zero = null
 	Status       string    // "open" (default when empty) or "archived"
+	Commits      []*Commit // newest first (ReleaseCommit.order)
+	Deploys      []*Deploy
 	// Fields is the serialization template (an entry of
 	// examples/releases.list.json).
 	Fields map[string]any

@@ -76,6 +76,8 @@ func DemoDataAt(now time.Time) *Data {
 		}
 	}
 
+	demoReleaseHistory(d, acme)
+
 	nextID := 4504101
 	for _, sp := range demoIssues {
 		o := acme
