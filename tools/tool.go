@@ -126,9 +126,11 @@ func All() []Tool {
 		listOrganizationsTool(),
 		listProjectsTool(),
 		listTeamsTool(),
+		listMembersTool(),
 		listIssuesTool(),
 		getIssueTool(),
 		resolveIssueTool(),
 		listReleasesTool(),
+		getReleaseTool(),
 	}
 }
