@@ -51,7 +51,7 @@ func listMembersTool() Tool {
 				mb.Name = "" // Sentry names invites and nameless users by their email
 			}
 			out.Members = append(out.Members, mb)
-			who := personLine(mb.Name, mb.Email)
+			who := nameEmailLine(mb.Name, mb.Email)
 			if mb.Role != "" {
 				who += ", " + line(mb.Role, capSlug)
 			}

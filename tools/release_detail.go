@@ -100,8 +100,8 @@ func getReleaseTool() Tool {
 		if len(authors) > 0 {
 			names := make([]string, len(authors))
 			for i, a := range authors {
-				out.Authors = append(out.Authors, person(a.Name, a.Email))
-				names[i] = personLine(a.Name, a.Email)
+				out.Authors = append(out.Authors, nameEmail(a.Name, a.Email))
+				names[i] = nameEmailLine(a.Name, a.Email)
 			}
 			fmt.Fprintf(&b, "Authors: %s", strings.Join(names, ", "))
 			if moreAuthors > 0 {
@@ -123,7 +123,7 @@ func getReleaseTool() Tool {
 				fmt.Fprintf(&b, "Commits (%d, newest first):\n", total)
 			}
 			for _, c := range commits {
-				cm := schemas.Commit{ID: shortSHA(c.ID), Message: firstLine(c.Message)}
+				cm := schemas.Commit{ID: shortSHA(c.ID), Message: commitSubject(c.Message)}
 				if c.Author != nil {
 					cm.Author = c.Author.Name
 					if cm.Author == "" {
@@ -209,8 +209,8 @@ func unreadable(err error) string {
 	return err.Error()
 }
 
-// person is "Name <email>", or whichever of the two there is.
-func person(name, email string) string {
+// nameEmail is "Name <email>", or whichever of the two there is.
+func nameEmail(name, email string) string {
 	switch {
 	case name == "" || name == email:
 		return email
@@ -220,8 +220,8 @@ func person(name, email string) string {
 	return name + " <" + email + ">"
 }
 
-// personLine is person for text, each part rendered as untrusted.
-func personLine(name, email string) string {
+// nameEmailLine is nameEmail for text, each part rendered as untrusted.
+func nameEmailLine(name, email string) string {
 	switch {
 	case name == "" || name == email:
 		return line(email, capName)
@@ -231,21 +231,21 @@ func personLine(name, email string) string {
 	return line(name, capName) + " <" + line(email, capName) + ">"
 }
 
-// firstLine is a commit message's subject line.
-func firstLine(s string) string {
+// commitSubject is a commit message's subject line.
+func commitSubject(s string) string {
 	s, _, _ = strings.Cut(strings.TrimLeft(s, "\r\n"), "\n")
 	return strings.TrimRight(s, "\r")
 }
 
 // shortSHA is a commit id as git abbreviates it (7); other ids stay.
 func shortSHA(id string) string {
-	if len(id) > 7 && isHex(id) {
+	if len(id) > 7 && hexDigits(id) {
 		return id[:7]
 	}
 	return id
 }
 
-func isHex(s string) bool {
+func hexDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
