@@ -304,7 +304,7 @@ func apiPath(format string, vals ...string) (string, error) {
 type InvalidArgumentError struct {
 	Value string
 	// What the value was meant to be: "" is a slug or id (a path
-	// segment), "cursor" a pagination cursor.
+	// segment), "cursor" a pagination cursor, "release version" one.
 	What string
 }
 
@@ -315,6 +315,9 @@ func (e *InvalidArgumentError) Error() string {
 	}
 	if e.What == "cursor" {
 		return fmt.Sprintf("%q is not a valid Sentry cursor (use the cursor of a previous result as given)", v)
+	}
+	if e.What == "release version" {
+		return fmt.Sprintf("%q is not a possible Sentry release version (%s)", v, VersionProblem(e.Value))
 	}
 	return fmt.Sprintf("%q is not a valid Sentry slug or id (letters, digits, '-' and '_' only)", v)
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,6 +25,10 @@ type call struct {
 	args   []string // path values, validated and escaped
 	query  url.Values
 	body   any
+
+	// version fills the route's {version}: a release version, one
+	// percent-encoded path segment (see VersionProblem).
+	version string
 }
 
 // Response carries what a call learned besides its body.
@@ -47,6 +52,14 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 	if err != nil {
 		return nil, err // before any request, including the region lookup
 	}
+	rawPath := path
+	if strings.Contains(path, "{version}") {
+		if VersionProblem(cl.version) != "" {
+			return nil, &InvalidArgumentError{Value: cl.version, What: "release version"}
+		}
+		path = strings.Replace(path, "{version}", cl.version, 1)
+		rawPath = strings.Replace(rawPath, "{version}", escapeComponent(cl.version), 1)
+	}
 	for _, cur := range cl.query["cursor"] {
 		if !ValidCursor(cur) {
 			return nil, &InvalidArgumentError{Value: cur, What: "cursor"}
@@ -62,6 +75,9 @@ func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 	u := *base
 	u.Path = base.Path + path
 	u.RawPath = ""
+	if rawPath != path {
+		u.RawPath = base.EscapedPath() + rawPath
+	}
 	u.RawQuery = cl.query.Encode()
 	if !c.IsSentryURL(&u) { // the token goes to the configured Sentry only
 		return nil, fmt.Errorf("sentry: refusing to send a request to %s, which is not the configured Sentry", u.Host)

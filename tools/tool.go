@@ -129,10 +129,12 @@ func All() []Tool {
 		listOrganizationsTool(),
 		listProjectsTool(),
 		listTeamsTool(),
+		listMembersTool(),
 		listIssuesTool(),
 		getIssueTool(),
 		resolveIssueTool(),
 		updateIssueTool(),
 		listReleasesTool(),
+		getReleaseTool(),
 	}
 }

@@ -59,6 +59,11 @@ type Org struct {
 	Projects []*Project
 	Releases []*Release
 	Issues   []*Issue
+
+	// Memberships give members their member id (not the user id), role
+	// and flags, and add pending invites (see Membership).
+	Memberships []*Membership
+
 	// Fields is the serialization template (an entry of
 	// examples/organizations.list.json); the typed fields above win.
 	Fields map[string]any
@@ -96,6 +101,8 @@ type Release struct {
 	DateCreated  time.Time
 	DateReleased time.Time // zero = null
 	Status       string    // "open" (default when empty) or "archived"
+	Commits      []*Commit // newest first (ReleaseCommit.order)
+	Deploys      []*Deploy
 	// Fields is the serialization template (an entry of
 	// examples/releases.list.json).
 	Fields map[string]any

@@ -35,8 +35,9 @@ func DemoDataAt(now time.Time) *Data {
 		ID: "1", Slug: "acme", Name: "Acme Corp", Role: "owner",
 		DateCreated: time.Date(2021, 3, 15, 9, 12, 44, 0, time.UTC),
 		Teams:       []*Team{{ID: "4", Slug: "platform", Name: "Platform", MemberCount: 6}, {ID: "5", Slug: "web", Name: "Web", MemberCount: 3, NotMember: true}, {ID: "6", Slug: "payments-oncall", Name: "Payments On-call", MemberCount: 1}},
-		Members:     []map[string]any{person("2", "Sam Okafor", "sam@acme.example"), person("3", "Priya Natarajan", "priya@acme.example")},
+		Members:     []map[string]any{person("2", "Sam Okafor", "sam@acme.example"), person("3", "Priya Natarajan", "priya@acme.example"), person("4", "Mateo Silva", "mateo@acme.example")},
 	}
+	acme.Memberships = demoMemberships(acme)
 	acme.Fields = exampleObject("organizations.list.json")
 	acme.Features = append(stringList(acme.Fields["features"]), "global-views", "discover-basic", "performance-view", "session-replay")
 	labs := &Org{
@@ -74,6 +75,8 @@ func DemoDataAt(now time.Time) *Data {
 			o.Releases = append(o.Releases, r)
 		}
 	}
+
+	demoReleaseHistory(d, acme)
 
 	nextID := 4504101
 	for _, sp := range demoIssues {

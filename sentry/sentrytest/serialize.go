@@ -198,6 +198,7 @@ func (v *view) release(o *Org, r *Release) map[string]any {
 	}
 	m["projects"] = projects
 	m["newGroups"] = total
+	v.releaseCommitFields(m, o, r)
 	return m
 }
 
