@@ -304,7 +304,7 @@ func apiPath(format string, vals ...string) (string, error) {
 type InvalidArgumentError struct {
 	Value string
 	// What the value was meant to be: "" is a slug or id (a path
-	// segment), "cursor" a pagination cursor.
+	// segment), "cursor" a pagination cursor, "tag key" a tag key.
 	What string
 }
 
@@ -313,8 +313,11 @@ func (e *InvalidArgumentError) Error() string {
 	if len(v) > 64 {
 		v = v[:64] + "..."
 	}
-	if e.What == "cursor" {
+	switch e.What {
+	case "cursor":
 		return fmt.Sprintf("%q is not a valid Sentry cursor (use the cursor of a previous result as given)", v)
+	case "tag key":
+		return fmt.Sprintf("%q is not a valid Sentry tag key (letters, digits, '_', '.', ':' and '-', at most %d)", v, MaxTagKeyLen)
 	}
 	return fmt.Sprintf("%q is not a valid Sentry slug or id (letters, digits, '-' and '_' only)", v)
 }
