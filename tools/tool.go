@@ -129,6 +129,9 @@ func All() []Tool {
 		listIssuesTool(),
 		getIssueTool(),
 		resolveIssueTool(),
+		getIssueTagsTool(),
+		listIssueActivityTool(),
+		addIssueCommentTool(),
 		listReleasesTool(),
 	}
 }
