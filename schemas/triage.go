@@ -4,7 +4,7 @@ package schemas
 type GetIssueTagsInput struct {
 	Issue        string `json:"issue" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Numeric id, short id (BACKEND-1A) or issue URL."`
 	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug; needed for short ids."`
-	Key          string `json:"key,omitempty" jsonschema:"pattern=^[A-Za-z0-9_.:-]+$,maxLength=200" jsonschema_description:"A tag key: list all its values."`
+	Key          string `json:"key,omitempty" jsonschema:"pattern=^[A-Za-z0-9_.:-]+$,maxLength=200" jsonschema_description:"List every value of this tag."`
 	Environment  string `json:"environment,omitempty" jsonschema:"maxLength=64"`
 	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
 }
@@ -29,7 +29,7 @@ type TagDistribution struct {
 type TagValueCount struct {
 	Value     string  `json:"value"`
 	Count     int64   `json:"count"`
-	Percent   float64 `json:"percent,omitempty" jsonschema_description:"Share of the key's events."`
+	Percent   float64 `json:"percent,omitempty"`
 	FirstSeen string  `json:"first_seen,omitempty"`
 	LastSeen  string  `json:"last_seen,omitempty"`
 }
@@ -51,9 +51,9 @@ type ActivityEntry struct {
 	ID   string `json:"id"`
 	Type string `json:"type"`
 	Date string `json:"date"`
-	User string `json:"user,omitempty" jsonschema_description:"Who did it; empty for Sentry itself."`
+	User string `json:"user,omitempty"`
 	What string `json:"what"`
-	Text string `json:"text,omitempty" jsonschema_description:"A comment's text."`
+	Text string `json:"text,omitempty"`
 }
 
 // AddIssueCommentInput is add_issue_comment's input.

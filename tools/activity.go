@@ -27,7 +27,7 @@ func listIssueActivityTool() Tool {
 	return define(Tool{
 		Name:        "list_issue_activity",
 		Title:       "List issue activity",
-		Description: "Show an issue's history, newest first: comments, status changes, assignments, regressions.",
+		Description: "Show an issue's history, newest first: comments, status changes, assignments.",
 		Toolset:     ToolsetIssues,
 		Scopes:      []string{"event:read"},
 		ReadOnly:    true,
@@ -42,9 +42,9 @@ func listIssueActivityTool() Tool {
 		}
 		out := &schemas.ActivityOutput{Activity: []schemas.ActivityEntry{}}
 		shown, more := render.Cap(acts, maxActivity)
-		var b render.Builder
+		b := listBuilder()
 		if len(shown) == 0 {
-			fmt.Fprintf(&b, "No activity on issue %s.", line(ref.ID, capSlug))
+			fmt.Fprintf(b, "No activity on issue %s.", line(ref.ID, capSlug))
 		}
 		for _, a := range shown {
 			e := activityEntry(a)
@@ -53,17 +53,18 @@ func listIssueActivityTool() Tool {
 			if e.User != "" {
 				who = line(e.User, capName)
 			}
-			fmt.Fprintf(&b, "%s %s: %s", line(shortTime(e.Date), capSlug), who, e.What) // What is rendered already
+			fmt.Fprintf(b, "%s %s: %s", line(shortTime(e.Date), capSlug), who, e.What) // What is rendered already
 			if e.Text != "" {
 				b.WriteString(":\n" + render.Block(e.Text, "    ", commentText, commentLines))
 			}
 			b.WriteString("\n")
 		}
-		if more > 0 || len(acts) == maxActivity {
-			fmt.Fprintf(&b, "Sentry returns the newest %d entries; older ones are not shown.\n", maxActivity)
-		}
 		text := strings.TrimRight(b.String(), "\n")
 		out.Truncated = b.Truncated()
+		if more > 0 || len(acts) == maxActivity {
+			// After the builder, like finishList's line, so it is never cut.
+			text += fmt.Sprintf("\nSentry returns the newest %d entries; older ones are not shown.", maxActivity)
+		}
 		var cut bool
 		out.Activity, cut = fitList(out.Activity, capBlock, func(e schemas.ActivityEntry, max int, cut *bool) schemas.ActivityEntry {
 			e.ID = clip(e.ID, capSlug, cut)

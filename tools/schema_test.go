@@ -70,6 +70,10 @@ func TestEveryToolIsFullyAnnotated(t *testing.T) {
 			if *a.ReadOnlyHint || !*a.IdempotentHint {
 				t.Errorf("resolve_issue must be a non-read-only idempotent write: %+v", a)
 			}
+		} else if tool.Name == "add_issue_comment" {
+			if *a.ReadOnlyHint || *a.IdempotentHint {
+				t.Errorf("add_issue_comment must be a non-read-only write that is not idempotent: %+v", a)
+			}
 		} else if !*a.ReadOnlyHint {
 			t.Errorf("%s should be read-only", tool.Name)
 		}

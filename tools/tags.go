@@ -24,7 +24,7 @@ func getIssueTagsTool() Tool {
 	return define(Tool{
 		Name:        "get_issue_tags",
 		Title:       "Get issue tags",
-		Description: "Show who and what an issue affects: each tag's top values with counts and shares, or every value of one tag.",
+		Description: "Show who and what an issue affects: top values per tag with counts and shares, or all values of one tag.",
 		Toolset:     ToolsetIssues,
 		Scopes:      []string{"event:read"},
 		ReadOnly:    true,
@@ -191,7 +191,9 @@ func tagDistribution(t sentry.TagSummary, top int) schemas.TagDistribution {
 	td := schemas.TagDistribution{Key: t.Key, Total: int64(t.TotalValues), Unique: int64(t.UniqueValues), Values: []schemas.TagValueCount{}}
 	vals, _ := render.Cap(t.TopValues, top)
 	for _, v := range vals {
-		td.Values = append(td.Values, valueCount(v, td.Total))
+		vc := valueCount(v, td.Total)
+		vc.FirstSeen, vc.LastSeen = "", "" // shown with key only
+		td.Values = append(td.Values, vc)
 	}
 	if td.Unique < int64(len(td.Values)) {
 		td.Unique = 0 // unknown or wrong: not claimed

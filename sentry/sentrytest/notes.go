@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Comments (notes) and activity of an issue (BEHAVIOUR.md 4.14):
@@ -96,6 +97,10 @@ var (
 	msgActorFormat    = "Could not parse actor. Format should be `type:id` where type is `team` or `user`."
 )
 
+// pyIsSpace is Python's str.isspace for one character (what str.strip
+// removes): Go's unicode.IsSpace and the separators U+001C-U+001F.
+func pyIsSpace(r rune) bool { return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f }
+
 var actorRe = regexp.MustCompile(`^(user|team):\d+$`)
 
 // drfChar is serializers.CharField.to_internal_value with its defaults
@@ -105,7 +110,7 @@ func drfChar(v any) (string, string) {
 	case nil:
 		return "", msgFieldNull
 	case string:
-		if s := strings.TrimSpace(x); s != "" {
+		if s := strings.TrimFunc(x, pyIsSpace); s != "" {
 			return s, ""
 		}
 		return "", msgFieldBlank
