@@ -95,18 +95,21 @@ type IssuesOutput struct {
 // IssueDetail is get_issue's output.
 type IssueDetail struct {
 	IssueSummary
-	Substatus    string      `json:"substatus,omitempty"`
-	Permalink    string      `json:"permalink,omitempty"`
-	FirstRelease string      `json:"first_release,omitempty"`
-	LastRelease  string      `json:"last_release,omitempty"`
-	Tags         []Tag       `json:"tags,omitempty"`
-	Event        *EventBrief `json:"latest_event,omitempty"`
+	Substatus    string `json:"substatus,omitempty"`
+	Permalink    string `json:"permalink,omitempty"`
+	FirstRelease string `json:"first_release,omitempty"`
+	LastRelease  string `json:"last_release,omitempty"`
+	Tags         []Tag  `json:"tags,omitempty"`
+	// TagsFromEvent says Tags are the latest event's own values: the
+	// issue's distribution could not be read.
+	TagsFromEvent bool        `json:"tags_from_latest_event,omitempty"`
+	Event         *EventBrief `json:"latest_event,omitempty"`
 	// Truncated is set when over-long values, frames or the text were cut.
 	Truncated bool `json:"truncated,omitempty"`
 }
 
-// Tag is a tag with its most frequent values (with their share), or the
-// latest event's value when Sentry sent no distribution.
+// Tag is a tag with its most frequent values (with their share of the
+// issue's events), or the latest event's value (tags_from_latest_event).
 type Tag struct {
 	Key string   `json:"key"`
 	Top []string `json:"top"`

@@ -304,7 +304,8 @@ func apiPath(format string, vals ...string) (string, error) {
 type InvalidArgumentError struct {
 	Value string
 	// What the value was meant to be: "" is a slug or id (a path
-	// segment), "cursor" a pagination cursor, "release version" one.
+	// segment), "cursor" a pagination cursor, "tag key" a tag key,
+	// "release version" a release version.
 	What string
 }
 
@@ -313,10 +314,12 @@ func (e *InvalidArgumentError) Error() string {
 	if len(v) > 64 {
 		v = v[:64] + "..."
 	}
-	if e.What == "cursor" {
+	switch e.What {
+	case "cursor":
 		return fmt.Sprintf("%q is not a valid Sentry cursor (use the cursor of a previous result as given)", v)
-	}
-	if e.What == "release version" {
+	case "tag key":
+		return fmt.Sprintf("%q is not a valid Sentry tag key (letters, digits, '_', '.', ':' and '-', at most %d)", v, MaxTagKeyLen)
+	case "release version":
 		return fmt.Sprintf("%q is not a possible Sentry release version (%s)", v, VersionProblem(e.Value))
 	}
 	return fmt.Sprintf("%q is not a valid Sentry slug or id (letters, digits, '-' and '_' only)", v)

@@ -23,6 +23,7 @@ type call struct {
 	org    string   // route the call to this organization's region
 	route  string   // path with %s for each of args; also the endpoint's identity
 	args   []string // path values, validated and escaped
+	tagKey string   // fills the route's {key}: a tag key (ValidTagKey), escaped
 	query  url.Values
 	body   any
 
@@ -49,6 +50,9 @@ type Response struct {
 // concurrency limits learned from Sentry, and one token refresh on 401.
 func (c *Client) do(ctx context.Context, cl call, out any) (*Response, error) {
 	path, err := apiPath(cl.route, cl.args...)
+	if err == nil && cl.tagKey != "" {
+		path, err = fillTagKey(path, cl.tagKey)
+	}
 	if err != nil {
 		return nil, err // before any request, including the region lookup
 	}

@@ -142,19 +142,24 @@ type ReleaseRef struct {
 	DateReleased string `json:"dateReleased"`
 }
 
-// TagValue is one of a tag's most frequent values.
+// TagValue is one of a tag's values (topValues of a tag, or a row of
+// GET .../tags/{key}/values/).
 type TagValue struct {
-	Value string  `json:"value"`
-	Name  string  `json:"name"`
-	Count FlexInt `json:"count"`
+	Value     string  `json:"value"`
+	Name      string  `json:"name"`
+	Count     FlexInt `json:"count"`
+	FirstSeen string  `json:"firstSeen"`
+	LastSeen  string  `json:"lastSeen"`
 }
 
-// TagSummary is a tag in issue details.
+// TagSummary is a tag in issue details, an entry of GET
+// .../issues/{id}/tags/, or GET .../tags/{key}/.
 type TagSummary struct {
-	Key         string     `json:"key"`
-	Name        string     `json:"name"`
-	TotalValues FlexInt    `json:"totalValues"`
-	TopValues   []TagValue `json:"topValues"`
+	Key          string     `json:"key"`
+	Name         string     `json:"name"`
+	UniqueValues FlexInt    `json:"uniqueValues"`
+	TotalValues  FlexInt    `json:"totalValues"`
+	TopValues    []TagValue `json:"topValues"`
 }
 
 // Issue is a Sentry issue (a "group"), as lists and details return it.

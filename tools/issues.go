@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -182,18 +181,24 @@ func getIssueTool() Tool {
 			return nil, "", err
 		}
 		var (
-			wg     sync.WaitGroup
-			ev     *sentry.Event
-			evErr  error
-			ctxEv  context.Context
-			cancel context.CancelFunc
+			wg      sync.WaitGroup
+			ev      *sentry.Event
+			evErr   error
+			tags    []sentry.TagSummary
+			tagsErr error
+			ctxEv   context.Context
+			cancel  context.CancelFunc
 		)
 		ctxEv, cancel = context.WithCancel(ctx)
 		defer cancel()
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			ev, _, evErr = d.Client.LatestEvent(ctxEv, ref.Org, ref.ID)
+		}()
+		go func() { // the issue's tag distribution; without it, the event's tags
+			defer wg.Done()
+			tags, _, tagsErr = d.Client.IssueTags(ctxEv, ref.Org, ref.ID, sentry.IssueTagsOptions{Limit: maxTopValues})
 		}()
 		is, _, err := d.Client.GetIssue(ctx, ref.Org, ref.ID)
 		if err != nil {
@@ -205,7 +210,7 @@ func getIssueTool() Tool {
 		if evErr != nil && sentry.StatusCode(evErr) != 404 {
 			return nil, "", evErr
 		}
-		det, cuts := detail(is, ev)
+		det, cuts := detail(is, ev, tags, tagsErr)
 		det.Permalink = d.sentryLink(det.Permalink) // only a link into this Sentry is shown
 		text, textCut := renderDetail(det, cuts)
 		fitDetail(det)
@@ -240,8 +245,11 @@ func (c detailCuts) any() bool {
 
 // detail builds get_issue's output with its lists bounded (tags, chained
 // exceptions, frames) but its strings whole: the text renders them with
-// their caps, then fitDetail cuts them for the structured result.
-func detail(is *sentry.Issue, ev *sentry.Event) (*schemas.IssueDetail, detailCuts) {
+// their caps, then fitDetail cuts them for the structured result. The tags
+// are the issue's top values (tags, from the tags endpoint); when that
+// request failed (tagsErr), those of the issue details if Sentry sent
+// topValues there, else the latest event's own, marked as such.
+func detail(is *sentry.Issue, ev *sentry.Event, tags []sentry.TagSummary, tagsErr error) (*schemas.IssueDetail, detailCuts) {
 	d := &schemas.IssueDetail{IssueSummary: summary(*is), Substatus: is.Substatus, Permalink: is.Permalink}
 	if is.FirstRelease != nil {
 		d.FirstRelease = is.FirstRelease.Version
@@ -249,9 +257,10 @@ func detail(is *sentry.Issue, ev *sentry.Event) (*schemas.IssueDetail, detailCut
 	if is.LastRelease != nil {
 		d.LastRelease = is.LastRelease.Version
 	}
-	d.Tags = issueTags(is.Tags)
-	if d.Tags == nil && ev != nil {
-		d.Tags = eventTags(ev.Tags)
+	if tagsErr == nil {
+		d.Tags = issueTags(tags)
+	} else if d.Tags = issueTags(is.Tags); d.Tags == nil && ev != nil {
+		d.Tags, d.TagsFromEvent = eventTags(ev.Tags), true
 	}
 	var cuts detailCuts
 	if ev != nil {
@@ -282,7 +291,7 @@ func issueTags(in []sentry.TagSummary) []schemas.Tag {
 			var cut bool
 			val = clip(val, capName, &cut)
 			if t.TotalValues > 0 {
-				val += " (" + strconv.FormatInt(int64(v.Count)*100/int64(t.TotalValues), 10) + "%)"
+				val += " (" + strings.TrimSpace(percentText(int64(v.Count), int64(t.TotalValues))) + ")"
 			}
 			tag.Top = append(tag.Top, val)
 		}
@@ -473,7 +482,11 @@ func renderDetail(d *schemas.IssueDetail, cuts detailCuts) (string, bool) {
 	}
 	if len(d.Tags) > 0 {
 		var tags strings.Builder
-		tags.WriteString("Tags:")
+		tags.WriteString("Tags (share of events):")
+		if d.TagsFromEvent {
+			tags.Reset()
+			tags.WriteString("Latest event's tags:")
+		}
 		for i, t := range d.Tags {
 			if i > 0 {
 				tags.WriteString(";")
@@ -487,6 +500,7 @@ func renderDetail(d *schemas.IssueDetail, cuts detailCuts) (string, bool) {
 		// Escaped already; Line only caps the whole line.
 		b.WriteString(line(tags.String(), capTags) + "\n")
 	}
+	b.WriteString("More: get_issue_tags (all tag values), list_issue_activity (comments, history).\n")
 	e := d.Event
 	if e == nil {
 		b.WriteString("No event is stored for this issue.")

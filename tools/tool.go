@@ -134,6 +134,9 @@ func All() []Tool {
 		getIssueTool(),
 		resolveIssueTool(),
 		updateIssueTool(),
+		getIssueTagsTool(),
+		listIssueActivityTool(),
+		addIssueCommentTool(),
 		listReleasesTool(),
 		getReleaseTool(),
 	}

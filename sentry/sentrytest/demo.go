@@ -181,6 +181,7 @@ func DemoDataAt(now time.Time) *Data {
 		}
 		o.Issues = append(o.Issues, is)
 	}
+	demoDiscussion(d, base)
 	return d
 }
 

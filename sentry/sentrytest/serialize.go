@@ -275,7 +275,7 @@ func (v *view) fillBase(m map[string]any, o *Org, is *Issue, envs []string) {
 	if is.Metadata == nil {
 		m["metadata"] = map[string]any{"title": is.Title}
 	}
-	m["numComments"] = 0
+	m["numComments"] = numComments(is)
 	m["assignedTo"] = nil
 	if is.AssignedTo != nil {
 		m["assignedTo"] = copyMap(is.AssignedTo)
