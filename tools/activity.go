@@ -246,7 +246,7 @@ func archiveCondition(data map[string]json.RawMessage) string {
 	}
 	within := func(key string) string {
 		if w := num(key); w > 0 {
-			return " within " + minutes(w)
+			return " within " + spanOfMinutes(w)
 		}
 		return ""
 	}
@@ -254,7 +254,7 @@ func archiveCondition(data map[string]json.RawMessage) string {
 	case dataBool(data, "ignoreUntilEscalating"):
 		return " until it escalates"
 	case num("ignoreDuration") > 0:
-		return " for " + minutes(num("ignoreDuration"))
+		return " for " + spanOfMinutes(num("ignoreDuration"))
 	case num("ignoreCount") > 0:
 		return " until it occurs " + plural(num("ignoreCount"), "more time", "more times") + within("ignoreWindow")
 	case num("ignoreUserCount") > 0:
@@ -263,7 +263,7 @@ func archiveCondition(data map[string]json.RawMessage) string {
 	return ""
 }
 
-func minutes(n int64) string {
+func spanOfMinutes(n int64) string {
 	switch {
 	case n%(24*60) == 0:
 		return plural(n/(24*60), "day", "days")

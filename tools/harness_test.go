@@ -252,3 +252,11 @@ func connect(tb testing.TB, ctx context.Context, srv *server.MCPServer) *client.
 	tb.Cleanup(func() { c.Close() })
 	return c
 }
+
+// sortedRequests are the requests the fake saw, sorted (concurrent
+// requests arrive in any order).
+func sortedRequests(h *harness) []string {
+	r := h.apiRequests()
+	slices.Sort(r)
+	return r
+}

@@ -13,12 +13,6 @@ import (
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 )
 
-func sortedRequests(h *harness) []string {
-	reqs := h.apiRequests()
-	slices.Sort(reqs)
-	return reqs
-}
-
 func TestGetRelease(t *testing.T) {
 	h := newHarness(t, setup{})
 	var out schemas.ReleaseDetail

@@ -13,14 +13,6 @@ import (
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 )
 
-// sortedRequests are the requests the fake saw, sorted (concurrent
-// requests arrive in any order).
-func sortedRequests(h *harness) []string {
-	r := h.apiRequests()
-	slices.Sort(r)
-	return r
-}
-
 func TestGetIssueTags(t *testing.T) {
 	tests := []struct {
 		name     string

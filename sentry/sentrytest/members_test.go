@@ -102,7 +102,7 @@ func TestMembersList(t *testing.T) {
 	ex := exampleJSON(t, "members.list.json").([]any)
 	for i, want := range []map[string]any{ex[0].(map[string]any), ex[1].(map[string]any)} {
 		got := rows[[]int{1, 4}[i]].(map[string]any)
-		if k, w := keys(got), keys(want); !sameKeys(k, w) {
+		if k, w := keys(got), keys(want); !sameStrings(k, w) {
 			t.Errorf("row keys %v, want %v", k, w)
 		}
 	}
@@ -118,7 +118,7 @@ func TestMembersList(t *testing.T) {
 	}
 }
 
-func sameKeys(a, b []string) bool {
+func sameStrings(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)

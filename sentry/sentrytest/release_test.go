@@ -42,7 +42,7 @@ func TestReleaseDetail(t *testing.T) {
 	o.Releases = append(o.Releases, &Release{ID: 990, Version: "orphan@1", Projects: []string{"gone"}, DateCreated: data.BaseTime})
 	s := newTestServer(t, data, Options{}, "project:read")
 	m := get(t, s, relPath+"backend%402.14.0/").object(t)
-	if k, w := keys(m), keys(exampleJSON(t, "release.get.json").(map[string]any)); !sameKeys(k, w) {
+	if k, w := keys(m), keys(exampleJSON(t, "release.get.json").(map[string]any)); !sameStrings(k, w) {
 		t.Errorf("keys %v, want %v", k, w)
 	}
 	if m["version"] != "backend@2.14.0" || m["commitCount"] != float64(13) || m["deployCount"] != float64(2) || len(m["authors"].([]any)) != 5 {
@@ -109,7 +109,7 @@ func TestReleaseCommitsAndDeploys(t *testing.T) {
 	}
 	first := rows[0].(map[string]any)
 	want := keys(exampleJSON(t, "release.commits.json").([]any)[0].(map[string]any))
-	if k := keys(first); !sameKeys(k, append(want, "author", "repository")) {
+	if k := keys(first); !sameStrings(k, append(want, "author", "repository")) {
 		t.Errorf("commit keys %v", k)
 	}
 	if len(first["id"].(string)) != 40 || first["author"].(map[string]any)["id"] != "3" || first["releases"].([]any)[0].(map[string]any)["version"] != "backend@2.14.0" {
@@ -133,7 +133,7 @@ func TestReleaseCommitsAndDeploys(t *testing.T) {
 		t.Fatalf("deploys %v", deploys)
 	}
 	prod, staging := deploys[0].(map[string]any), deploys[1].(map[string]any)
-	if k, w := keys(prod), keys(exampleJSON(t, "release.deploys.json").([]any)[0].(map[string]any)); !sameKeys(k, w) {
+	if k, w := keys(prod), keys(exampleJSON(t, "release.deploys.json").([]any)[0].(map[string]any)); !sameStrings(k, w) {
 		t.Errorf("deploy keys %v, want %v", k, w)
 	}
 	if prod["environment"] != "production" || prod["dateStarted"] != nil || prod["name"] != nil || staging["environment"] != "staging" || staging["dateStarted"] == nil {
