@@ -316,6 +316,9 @@ func (e *InvalidArgumentError) Error() string {
 	if e.What == "cursor" {
 		return fmt.Sprintf("%q is not a valid Sentry cursor (use the cursor of a previous result as given)", v)
 	}
+	if e.What != "" {
+		return fmt.Sprintf("%q is not a valid %s", v, e.What)
+	}
 	return fmt.Sprintf("%q is not a valid Sentry slug or id (letters, digits, '-' and '_' only)", v)
 }
 

@@ -178,6 +178,7 @@ func DemoDataAt(now time.Time) *Data {
 		}
 		o.Issues = append(o.Issues, is)
 	}
+	addDiscoverDemo(d)
 	return d
 }
 
