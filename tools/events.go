@@ -56,7 +56,7 @@ func searchEventsTool() Tool {
 		case err == nil:
 		case errors.As(err, &se) && se.StatusCode == 404 && se.Detail == "":
 			// The feature gate answers an empty 404 (BEHAVIOUR.md 4.17).
-			return nil, "", userErrorf("Discover is not available for organization %q: Sentry answered 404 without a body, which means the organization's plan or settings do not include Discover (discover-basic / performance-view). list_issues and get_issue still work.", org)
+			return nil, "", userErrorf("Discover is not available for organization %q: Sentry answered 404 without a body, which means Discover is off for it (its plan or settings lack discover-basic / performance-view) or this Sentry has no Discover. list_issues and get_issue still work.", org)
 		case errors.As(err, &se) && se.StatusCode == 400:
 			return nil, "", userErrorf("Sentry rejected the query: %s. Check fields, functions, sort and the query syntax.", line(strings.TrimSuffix(se.Detail, "."), capDetail))
 		case in.Environment != "" && sentry.StatusCode(err) == 404:
@@ -131,13 +131,13 @@ func renderTable(fields []string, table *sentry.EventsTable, resp *sentry.Respon
 	types := map[string]string{}
 	for _, f := range fields {
 		if t := string(table.Meta.Fields[f]); t != "" {
-			types[f] = t
+			types[f] = clip(t, capSlug, &out.Truncated)
 		}
 		if u := string(table.Meta.Units[f]); u != "" {
 			if out.Meta.Units == nil {
 				out.Meta.Units = map[string]string{}
 			}
-			out.Meta.Units[f] = u
+			out.Meta.Units[f] = clip(u, capSlug, &out.Truncated)
 		}
 	}
 	if len(types) > 0 {
