@@ -322,6 +322,9 @@ func (e *InvalidArgumentError) Error() string {
 	case "release version":
 		return fmt.Sprintf("%q is not a possible Sentry release version (%s)", v, VersionProblem(e.Value))
 	}
+	if e.What != "" {
+		return fmt.Sprintf("%q is not a valid %s", v, e.What)
+	}
 	return fmt.Sprintf("%q is not a valid Sentry slug or id (letters, digits, '-' and '_' only)", v)
 }
 

@@ -19,6 +19,7 @@ const (
 	ToolsetOrgs     = "orgs"
 	ToolsetIssues   = "issues"
 	ToolsetReleases = "releases"
+	ToolsetEvents   = "events"
 )
 
 // Toolset describes one toolset.
@@ -33,6 +34,7 @@ var Toolsets = []Toolset{
 	{ToolsetOrgs, "who am I, organizations, projects", true},
 	{ToolsetIssues, "search, read and resolve issues", true},
 	{ToolsetReleases, "releases", true},
+	{ToolsetEvents, "Discover queries and traces", true},
 }
 
 // Tool is one tool: what agents see of it, what it needs, and its handler.
@@ -139,5 +141,7 @@ func All() []Tool {
 		addIssueCommentTool(),
 		listReleasesTool(),
 		getReleaseTool(),
+		searchEventsTool(),
+		getTraceTool(),
 	}
 }

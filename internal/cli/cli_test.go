@@ -237,7 +237,7 @@ func TestCLI(t *testing.T) {
 		{"negative refresh margin flag", env, []string{"tools", "--refresh-margin", "-1h"}, 1, nil, []string{"--refresh-margin", "must not be negative"}},
 		{"toolsets", env, []string{"tools", "--toolsets", "issues"}, 0, []string{"list_issues", "yes", "no: not selected"}, nil},
 		{"exclude wins", append(env, "SENTRY_MCP_EXCLUDE_TOOLS=whoami,list_issues"), []string{"tools", "--tools", "list_issues"}, 0, []string{"no: not selected"}, nil},
-		{"unknown toolset", env, []string{"tools", "--toolsets", "events"}, 1, nil, []string{"unknown toolset \"events\"", "orgs, issues, releases"}},
+		{"unknown toolset", env, []string{"tools", "--toolsets", "nope"}, 1, nil, []string{"unknown toolset \"nope\"", "orgs, issues, releases"}},
 		{"unknown tool", append(env, "SENTRY_MCP_TOOLS=get_events"), []string{"tools"}, 1, nil, []string{"SENTRY_MCP_TOOLS", "unknown tool \"get_events\"", "whoami"}},
 		{"call unknown tool", env, []string{"call", "list_isues"}, 1, nil, []string{"Unknown tool \"list_isues\"", "list_issues, get_issue"}},
 		{"token with a control character", []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=sntryu_ab\x01cd"}, []string{"tools"}, 1, nil, []string{"SENTRY_ACCESS_TOKEN holds blanks or control characters"}},

@@ -86,7 +86,7 @@ var (
 			}
 			return ""
 		}}
-	sToolsets = setting{flag: "toolsets", env: "SENTRY_MCP_TOOLSETS", arg: "LIST", help: "toolsets to offer: orgs, issues, releases, all or default (default: default)",
+	sToolsets = setting{flag: "toolsets", env: "SENTRY_MCP_TOOLSETS", arg: "LIST", help: "toolsets to offer: orgs, issues, releases, events, all or default (default: default)",
 		ptr: func(o *options) any { return &o.toolsets }}
 	sTools = setting{flag: "tools", env: "SENTRY_MCP_TOOLS", arg: "LIST", help: "tools to offer besides the toolsets'",
 		ptr: func(o *options) any { return &o.tools }}

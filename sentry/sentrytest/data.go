@@ -64,6 +64,11 @@ type Org struct {
 	// and flags, and add pending invites (see Membership).
 	Memberships []*Membership
 
+	// Transactions are the rows of Discover's transactions dataset
+	// (discover.go); the errors dataset reads Issues' events.
+	Transactions []*Transaction
+	// Traces are what the trace endpoints serve (trace.go).
+	Traces []*Trace
 	// Fields is the serialization template (an entry of
 	// examples/organizations.list.json); the typed fields above win.
 	Fields map[string]any

@@ -182,6 +182,7 @@ func DemoDataAt(now time.Time) *Data {
 		o.Issues = append(o.Issues, is)
 	}
 	demoDiscussion(d, base)
+	addDiscoverDemo(d)
 	return d
 }
 

@@ -15,6 +15,15 @@ type route struct {
 	perm     map[string][]string // scope map; nil = no permission class
 	handlers map[string]func(*call)
 	limits   map[string][2]int // method -> limit, window (s); default 470/1
+	// concurrent is the concurrency limit; 0 = concurrentLimit.
+	concurrent int
+}
+
+func (rt *route) concurrency() int {
+	if rt == nil || rt.concurrent == 0 {
+		return concurrentLimit
+	}
+	return rt.concurrent
 }
 
 func (rt *route) rateLimit(method string) (string, int, int) {

@@ -306,18 +306,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		name, limit, window = rt.rateLimit(r.Method)
 	}
 	if !s.opts.SelfHosted {
+		conc := rt.concurrency()
 		st := s.rl.hit(key+"|"+name+"|"+r.Method, limit, window, s.now())
 		defer s.rl.done(key + "|" + name + "|" + r.Method)
 		hd := w.Header()
 		hd.Set("X-Sentry-Rate-Limit-Limit", fmt.Sprint(limit))
 		hd.Set("X-Sentry-Rate-Limit-Remaining", fmt.Sprint(max(limit-st.count, 0)))
 		hd.Set("X-Sentry-Rate-Limit-Reset", fmt.Sprint(st.reset))
-		hd.Set("X-Sentry-Rate-Limit-ConcurrentLimit", fmt.Sprint(concurrentLimit))
-		hd.Set("X-Sentry-Rate-Limit-ConcurrentRemaining", fmt.Sprint(max(concurrentLimit-st.concurrent, 0)))
-		if s.opts.EnforceRateLimits && (st.count > limit || st.concurrent > concurrentLimit) {
+		hd.Set("X-Sentry-Rate-Limit-ConcurrentLimit", fmt.Sprint(conc))
+		hd.Set("X-Sentry-Rate-Limit-ConcurrentRemaining", fmt.Sprint(max(conc-st.concurrent, 0)))
+		if s.opts.EnforceRateLimits && (st.count > limit || st.concurrent > conc) {
 			msg := fmt.Sprintf("You are attempting to use this endpoint too frequently. Limit is %d requests in %d seconds", limit, window)
 			if st.count <= limit {
-				msg = fmt.Sprintf("You are attempting to go above the allowed concurrency for this endpoint. Concurrency limit is %d", concurrentLimit)
+				msg = fmt.Sprintf("You are attempting to go above the allowed concurrency for this endpoint. Concurrency limit is %d", conc)
 			}
 			b, _ := json.Marshal(map[string]string{"detail": msg})
 			hd.Set("Content-Type", "text/html; charset=utf-8")
