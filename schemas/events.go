@@ -2,7 +2,7 @@ package schemas
 
 // SearchEventsInput is search_events' input.
 type SearchEventsInput struct {
-	Organization string   `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
+	Organization string   `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128"`
 	Fields       []string `json:"fields" jsonschema:"minItems=1,maxItems=20" jsonschema_description:"e.g. title, user.email, count(), p95(transaction.duration)."`
 	Dataset      string   `json:"dataset,omitempty" jsonschema:"enum=errors,enum=transactions,default=errors"`
 	Query        string   `json:"query,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Sentry search, e.g. level:error."`
@@ -37,7 +37,7 @@ type EventsMeta struct {
 
 // GetTraceInput is get_trace's input.
 type GetTraceInput struct {
-	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
+	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128"`
 	TraceID      string `json:"trace_id" jsonschema:"pattern=^[0-9a-fA-F]{32}$"`
 }
 

@@ -11,21 +11,21 @@ type ListOrganizationsInput struct {
 
 // ListProjectsInput is list_projects' input.
 type ListProjectsInput struct {
-	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
+	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128"`
 	Query        string `json:"query,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Filter by name or slug."`
 	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
 }
 
 // ListTeamsInput is list_teams' input.
 type ListTeamsInput struct {
-	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
+	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128"`
 	Query        string `json:"query,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Filter by name or slug."`
 	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
 }
 
 // ListIssuesInput is list_issues' input.
 type ListIssuesInput struct {
-	Organization string  `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
+	Organization string  `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128"`
 	Project      string  `json:"project,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Project slug or id; omit for all projects."`
 	Query        *string `json:"query,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Sentry search, e.g. 'is:unresolved level:error release:1.2'. Default is:unresolved; \"\" for every status."`
 	Sort         string  `json:"sort,omitempty" jsonschema:"enum=date,enum=new,enum=freq,enum=user,enum=trends" jsonschema_description:"date=last seen (default), new=first seen, freq=events, user=users affected."`
@@ -37,22 +37,22 @@ type ListIssuesInput struct {
 
 // GetIssueInput is get_issue's input.
 type GetIssueInput struct {
-	Issue        string `json:"issue" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Numeric id, short id (BACKEND-1A) or issue URL."`
-	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug; needed for short ids."`
+	Issue        string `json:"issue" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Id, short id (BACKEND-1A) or URL."`
+	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Slug; needed for short ids."`
 }
 
 // ResolveIssueInput is resolve_issue's input.
 type ResolveIssueInput struct {
-	Issue        string   `json:"issue,omitempty" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Numeric id, short id (BACKEND-1A) or issue URL."`
+	Issue        string   `json:"issue,omitempty" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Id, short id (BACKEND-1A) or URL."`
 	Issues       []string `json:"issues,omitempty" jsonschema:"minItems=1,maxItems=25" jsonschema_description:"Several issues of one organization, instead of issue."`
-	Organization string   `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug; needed for short ids."`
+	Organization string   `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Slug; needed for short ids."`
 	Resolution   string   `json:"resolution,omitempty" jsonschema:"enum=resolved,enum=next_release,enum=in_release,default=resolved" jsonschema_description:"in_release needs release."`
 	Release      string   `json:"release,omitempty" jsonschema:"maxLength=250" jsonschema_description:"Release version, for in_release."`
 }
 
 // ListReleasesInput is list_releases' input.
 type ListReleasesInput struct {
-	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
+	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128"`
 	Project      string `json:"project,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Project slug or id."`
 	Query        string `json:"query,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Filter by version."`
 	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200"`

@@ -2,7 +2,7 @@ package schemas
 
 // ListMembersInput is list_members' input.
 type ListMembersInput struct {
-	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
+	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128"`
 	Query        string `json:"query,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Filter by name or email."`
 	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
 }

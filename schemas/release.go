@@ -2,7 +2,7 @@ package schemas
 
 // GetReleaseInput is get_release's input.
 type GetReleaseInput struct {
-	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug."`
+	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128"`
 	Version      string `json:"version" jsonschema:"maxLength=250" jsonschema_description:"Release version."`
 	Project      string `json:"project,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Project slug or id."`
 }

@@ -30,7 +30,7 @@ func searchEventsTool() Tool {
 	return define(Tool{
 		Name:        "search_events",
 		Title:       "Search events",
-		Description: "Query events as a table (Sentry Discover); functions like count() group by the other fields.",
+		Description: "Query events as a table (Discover); a function like count() groups by the other fields.",
 		Toolset:     ToolsetEvents,
 		Scopes:      eventsScopes,
 		ReadOnly:    true,

@@ -260,3 +260,28 @@ func sortedRequests(h *harness) []string {
 	slices.Sort(r)
 	return r
 }
+
+// The tools by the least scope family that enables them; the grant tables
+// of the tests are unions of these.
+var (
+	orgReadTools    = []string{"get_trace", "list_organizations", "list_projects", "list_teams", "search_events"}
+	eventReadTools  = []string{"get_event", "get_issue", "get_issue_tags", "list_issue_activity", "list_issue_events", "list_issues"}
+	eventWriteTools = []string{"add_issue_comment", "resolve_issue", "update_issue"}
+	releaseTools    = []string{"get_release", "list_releases"}
+	memberTools     = []string{"list_members"}
+)
+
+// toolSet is the sorted union of groups, whoami included, keeping only
+// tools that exist.
+func toolSet(groups ...[]string) []string {
+	out := []string{"whoami"}
+	for _, g := range groups {
+		for _, n := range g {
+			if slices.Contains(allTools, n) && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -192,18 +192,40 @@ func (inv *Inventory) Call(ctx context.Context, name string, args json.RawMessag
 // from the selected toolsets only.
 func (inv *Inventory) Instructions(org string) string {
 	sel := inv.deps.Policy.Selected
+	only := func(names ...string) []string {
+		return slices.DeleteFunc(names, func(n string) bool { return !sel(n) })
+	}
 	var b strings.Builder
 	b.WriteString("Sentry for agents.")
-	if sel("list_issues") || sel("get_issue") {
-		b.WriteString(" Typical flow: list_organizations -> list_issues -> get_issue (stack trace, tags) -> fix the code")
-		if sel("resolve_issue") {
-			b.WriteString(" -> resolve_issue")
+	if find := only("list_issues", "get_issue"); len(find) > 0 {
+		fmt.Fprintf(&b, " Triage: %s", strings.Join(find, " -> "))
+		if more := only("get_event", "list_issue_events", "get_issue_tags", "list_issue_activity"); len(more) > 0 {
+			fmt.Fprintf(&b, " -> %s for detail", strings.Join(more, ", "))
 		}
-		b.WriteString(".\nlist_issues query uses Sentry search: key:value terms, e.g. `is:unresolved level:error release:1.2 environment:prod`, plus free text; `!` negates (`!is:assigned`).")
+		if act := only("update_issue", "add_issue_comment", "resolve_issue"); len(act) > 0 {
+			fmt.Fprintf(&b, " -> %s", strings.Join(act, ", "))
+		}
+		b.WriteString(".")
+		if sel("list_issues") {
+			b.WriteString("\nlist_issues query uses Sentry search: key:value terms, e.g. `is:unresolved level:error release:1.2 environment:prod`, plus free text; `!` negates (`!is:assigned`).")
+		}
+	}
+	if sel("update_issue") {
+		b.WriteString("\nAssign with user:ID (list_members), team:SLUG (list_teams), an email or me.")
+	}
+	if sel("search_events") {
+		b.WriteString("\nsearch_events is Discover: fields like title, user.email, count(), p95(transaction.duration); functions group by the other fields.")
+	}
+	if sel("get_trace") {
+		b.WriteString(" get_trace takes the trace id an event shows.")
 	}
 	b.WriteString("\nLists are paged: pass next_cursor back as cursor.")
-	if sel("resolve_issue") {
-		b.WriteString(" resolve_issue needs the event:write scope.")
+	if w := only("update_issue", "add_issue_comment", "resolve_issue"); len(w) > 0 {
+		verb := "need"
+		if len(w) == 1 {
+			verb = "needs"
+		}
+		fmt.Fprintf(&b, " %s %s the event:write scope.", strings.Join(w, ", "), verb)
 	}
 	if org != "" {
 		fmt.Fprintf(&b, "\nThis server is pinned to organization %q.", org)

@@ -17,7 +17,7 @@ func listIssuesTool() Tool {
 	return define(Tool{
 		Name:        "list_issues",
 		Title:       "List issues",
-		Description: "Search an organization's issues (Sentry search syntax), newest activity first by default.",
+		Description: "Search an organization's issues with Sentry search syntax.",
 		Toolset:     ToolsetIssues,
 		Scopes:      []string{"event:read"},
 		ReadOnly:    true,
@@ -171,7 +171,7 @@ func getIssueTool() Tool {
 	return define(Tool{
 		Name:        "get_issue",
 		Title:       "Get issue",
-		Description: "Get an issue with its latest event: exception, in-app stack frames with code, tags, releases.",
+		Description: "Get an issue: state, counts, top tags, and its latest exception with in-app frames.",
 		Toolset:     ToolsetIssues,
 		Scopes:      []string{"event:read"},
 		ReadOnly:    true,

@@ -105,12 +105,22 @@ func (t *Tool) mcpTool(in json.RawMessage) mcp.Tool {
 		Description:     t.Description,
 		RawInputSchema:  in,
 		RawOutputSchema: t.outputSchema,
-		Annotations: mcp.ToolAnnotation{
-			Title:           t.Title,
-			ReadOnlyHint:    mcp.ToBoolPtr(t.ReadOnly),
-			DestructiveHint: mcp.ToBoolPtr(false),
-			IdempotentHint:  mcp.ToBoolPtr(t.ReadOnly || t.Idempotent),
-			OpenWorldHint:   mcp.ToBoolPtr(true),
-		},
+		Annotations:     annotations(t),
 	}
+}
+
+// annotations are t's hints, leaving out what the MCP specification's
+// defaults already say (openWorldHint true; destructiveHint and
+// idempotentHint are meaningful only when readOnlyHint is false, and
+// idempotentHint defaults to false): every byte of tools/list is paid by
+// every conversation.
+func annotations(t *Tool) mcp.ToolAnnotation {
+	a := mcp.ToolAnnotation{Title: t.Title, ReadOnlyHint: mcp.ToBoolPtr(t.ReadOnly)}
+	if !t.ReadOnly {
+		a.DestructiveHint = mcp.ToBoolPtr(false) // the default is true
+		if t.Idempotent {
+			a.IdempotentHint = mcp.ToBoolPtr(true)
+		}
+	}
+	return a
 }

@@ -24,15 +24,18 @@ func TestListedToolsFollowTheGrant(t *testing.T) {
 		want []string
 	}{
 		{"member", setup{}, allTools},
-		{"read only hides writes", setup{readOnly: true}, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_releases", "list_teams", "whoami"}},
-		{"event:read cannot resolve", setup{tokenScopes: []string{"org:read", "event:read"}}, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_teams", "whoami"}},
-		{"event:admin covers write by hierarchy", setup{tokenScopes: []string{"event:admin"}}, []string{"get_issue", "list_issues", "resolve_issue", "whoami"}},
-		{"project:admin covers releases via project:read", setup{tokenScopes: []string{"project:admin"}}, []string{"list_releases", "whoami"}},
-		{"org:ci alone lists releases", setup{tokenScopes: []string{"org:ci"}}, []string{"list_releases", "whoami"}},
-		{"--scopes narrows", setup{bound: []string{"event:read"}}, []string{"get_issue", "list_issues", "whoami"}},
-		{"--scopes cannot widen", setup{tokenScopes: []string{"org:read"}, bound: []string{"event:admin", "org:read"}}, []string{"list_organizations", "list_projects", "list_teams", "whoami"}},
+		{"read only hides writes", setup{readOnly: true}, toolSet(orgReadTools, eventReadTools, releaseTools, memberTools)},
+		{"event:read cannot write", setup{tokenScopes: []string{"org:read", "event:read"}}, toolSet(orgReadTools, eventReadTools)},
+		{"event:admin covers write by hierarchy", setup{tokenScopes: []string{"event:admin"}}, toolSet(eventReadTools, eventWriteTools)},
+		{"project:admin covers releases via project:read", setup{tokenScopes: []string{"project:admin"}}, toolSet(releaseTools)},
+		{"org:ci alone lists releases", setup{tokenScopes: []string{"org:ci"}}, toolSet(releaseTools)},
+		{"member:read alone lists members", setup{tokenScopes: []string{"member:read"}}, toolSet(memberTools)},
+		{"member:invite implies member:read", setup{tokenScopes: []string{"member:invite"}}, toolSet(memberTools)},
+		{"org:admin does not list members", setup{tokenScopes: []string{"org:admin"}}, toolSet(orgReadTools)},
+		{"--scopes narrows", setup{bound: []string{"event:read"}}, toolSet(eventReadTools)},
+		{"--scopes cannot widen", setup{tokenScopes: []string{"org:read"}, bound: []string{"event:admin", "org:read"}}, toolSet(orgReadTools)},
 		{"unknown grant lists all", setup{unknownGrant: true}, allTools},
-		{"unknown grant, read only", setup{unknownGrant: true, readOnly: true}, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_releases", "list_teams", "whoami"}},
+		{"unknown grant, read only", setup{unknownGrant: true, readOnly: true}, toolSet(orgReadTools, eventReadTools, releaseTools, memberTools)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -740,7 +743,7 @@ func TestSignInHintNamesTheScopes(t *testing.T) {
 		scopes []string
 		want   string
 	}{
-		{"reader", []string{"org:read", "event:read"}, "To enable resolve_issue, list_releases: sentry-mcp auth login --scopes triage (or widen --scopes / SENTRY_MCP_SCOPES)."},
+		{"reader", []string{"org:read", "event:read"}, "To enable list_members, resolve_issue, update_issue, add_issue_comment, list_releases, get_release: sentry-mcp auth login --scopes triage (or widen --scopes / SENTRY_MCP_SCOPES)."},
 		{"org:ci alone", []string{"org:ci"}, "sentry-mcp auth login --scopes triage"},
 		{"everything", []string{"org:read", "event:write", "project:read", "member:read"}, ""},
 	}

@@ -146,8 +146,8 @@ func TestOneServerTwoPrincipals(t *testing.T) {
 		call    string // a tool inside it
 		args    map[string]any
 	}{
-		{reader, readerToken, []string{"get_issue", "list_issues", "list_organizations", "list_projects", "list_teams", "whoami"}, "resolve_issue", "event:write", "list_issues", map[string]any{"organization": "acme"}},
-		{writer, writerToken, []string{"get_issue", "list_issues", "list_releases", "resolve_issue", "whoami"}, "list_projects", "org:read", "list_releases", map[string]any{}},
+		{reader, readerToken, toolSet(orgReadTools, eventReadTools), "resolve_issue", "event:write", "list_issues", map[string]any{"organization": "acme"}},
+		{writer, writerToken, toolSet(eventReadTools, eventWriteTools, releaseTools), "list_projects", "org:read", "list_releases", map[string]any{}},
 	}
 	var wg sync.WaitGroup
 	errs := make(chan string, 100)
@@ -261,8 +261,9 @@ func TestSelectionShapesListAndInstructions(t *testing.T) {
 		mentions string
 		absent   string
 	}{
-		{tools.Selection{Toolsets: []string{"releases"}}, []string{"list_releases", "whoami"}, "next_cursor", "list_issues"},
-		{tools.Selection{Toolsets: []string{"issues"}, Exclude: []string{"resolve_issue"}}, []string{"get_issue", "list_issues", "whoami"}, "list_issues", "resolve_issue"},
+		{tools.Selection{Toolsets: []string{"releases"}}, toolSet(releaseTools), "next_cursor", "list_issues"},
+		{tools.Selection{Toolsets: []string{"events"}}, toolSet([]string{"get_trace", "search_events"}), "search_events", "list_issues"},
+		{tools.Selection{Toolsets: []string{"issues"}, Exclude: []string{"resolve_issue"}}, slices.DeleteFunc(toolSet(eventReadTools, eventWriteTools), func(n string) bool { return n == "resolve_issue" }), "list_issues", "resolve_issue"},
 		{tools.Selection{Tools: []string{"get_issue"}, Exclude: []string{"whoami"}}, []string{"get_issue"}, "get_issue", "resolve_issue"},
 		{tools.Selection{Toolsets: []string{"all"}}, allTools, "resolve_issue", "\x00"},
 	} {
@@ -283,7 +284,7 @@ func TestSelectionShapesListAndInstructions(t *testing.T) {
 			t.Errorf("%+v: instructions %q should mention %q and not %q", tc.sel, ins, tc.mentions, tc.absent)
 		}
 	}
-	for _, bad := range []tools.Selection{{Toolsets: []string{"events"}}, {Tools: []string{"nope"}}, {Exclude: []string{"nope"}}} {
+	for _, bad := range []tools.Selection{{Toolsets: []string{"nope"}}, {Tools: []string{"nope"}}, {Exclude: []string{"nope"}}} {
 		if _, err := tools.New(tools.Config{Client: cl, Selection: bad}); err == nil || !strings.Contains(err.Error(), "valid") {
 			t.Errorf("%+v: err %v, want one listing the valid names", bad, err)
 		}
