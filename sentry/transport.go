@@ -249,6 +249,8 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, payload []
 	case nil:
 	case *Event:
 		err2 = decodeEvent(body, out) // streamed, pruned: never held whole
+	case *EventLookup:
+		err2 = decodeEventLookup(body, out) // its event as above
 	default:
 		// Ordinary answers are read whole and decoded at once; one that
 		// turns out large is decoded streaming, with the generic caps, so

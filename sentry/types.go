@@ -214,6 +214,15 @@ type Event struct {
 	Release     *struct {
 		Version string `json:"version"`
 	} `json:"release"`
+	ProjectID FlexString `json:"projectID"`
+	User      *EventUser `json:"user"`
+	SDK       *struct {
+		Name    FlexString `json:"name"`
+		Version FlexString `json:"version"`
+	} `json:"sdk"`
+	// Contexts are keyed by name (browser, os, runtime, device, trace,
+	// and anything an SDK sends); Context decodes one.
+	Contexts map[string]json.RawMessage `json:"contexts"`
 }
 
 // Entry is one part of an event; Data is decoded by type on demand.
@@ -305,6 +314,8 @@ type Frame struct {
 	ColNo    FlexInt       `json:"colNo"`
 	InApp    bool          `json:"inApp"`
 	Context  []ContextLine `json:"context"`
+	// Vars are the frame's local variables, when the SDK sent them.
+	Vars map[string]json.RawMessage `json:"vars"`
 }
 
 // ContextLine is a [lineNo, "source"] pair of a frame's context.
