@@ -128,6 +128,8 @@ func All() []Tool {
 		listTeamsTool(),
 		listIssuesTool(),
 		getIssueTool(),
+		getEventTool(),
+		listIssueEventsTool(),
 		resolveIssueTool(),
 		listReleasesTool(),
 	}
