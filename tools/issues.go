@@ -545,6 +545,7 @@ func renderDetail(d *schemas.IssueDetail, cuts detailCuts) (string, bool) {
 	}
 	b.WriteString("\n")
 	writeEventBody(&b, e, cuts)
+	b.WriteString("More: get_event (breadcrumbs, request, user, contexts); list_issue_events (other events).\n")
 	return strings.TrimRight(b.String(), "\n"), b.Truncated()
 }
 
