@@ -29,11 +29,19 @@ const (
 )
 
 // Keys the pruning decoder adds to say what it dropped. A server cannot
-// forge them: any such key in the response itself is dropped.
+// forge them: any such key in the response itself is dropped (an event
+// that holds omittedPrefix anywhere is always decoded by the pruning
+// decoder).
 const (
 	framesOmittedKey = "sentry-mcp:framesOmitted"
 	valuesOmittedKey = "sentry-mcp:valuesOmitted"
+	omittedPrefix    = "sentry-mcp:"
 )
+
+// smallEvent is the size up to which an event is decoded at once: the
+// caps above bound what is kept of a large event; what a small one holds
+// is bounded by its size, and the tools cap what they show.
+const smallEvent = 256 << 10
 
 // eventFields are the top-level members of an event the client decodes;
 // the rest (_meta, packages, context, ...) is skipped unread.

@@ -223,6 +223,9 @@ type Event struct {
 	// Contexts are keyed by name (browser, os, runtime, device, trace,
 	// and anything an SDK sends); Context decodes one.
 	Contexts map[string]json.RawMessage `json:"contexts"`
+
+	exceptions     []Exception // decoded by Exceptions, once
+	exceptionsDone bool
 }
 
 // Entry is one part of an event; Data is decoded by type on demand.
@@ -231,9 +234,17 @@ type Entry struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// Exceptions decodes the event's exception entry, if any. A malformed entry
-// yields nothing rather than an error.
+// Exceptions decodes the event's exception entry, if any (once: later
+// calls return the same values). A malformed entry yields nothing rather
+// than an error.
 func (e *Event) Exceptions() []Exception {
+	if !e.exceptionsDone {
+		e.exceptions, e.exceptionsDone = e.decodeExceptions(), true
+	}
+	return e.exceptions
+}
+
+func (e *Event) decodeExceptions() []Exception {
 	for _, en := range e.Entries {
 		if en.Type != "exception" {
 			continue
@@ -314,8 +325,9 @@ type Frame struct {
 	ColNo    FlexInt       `json:"colNo"`
 	InApp    bool          `json:"inApp"`
 	Context  []ContextLine `json:"context"`
-	// Vars are the frame's local variables, when the SDK sent them.
-	Vars map[string]json.RawMessage `json:"vars"`
+	// Vars are the frame's local variables (an object), when the SDK
+	// sent them; decoded only for the frame shown.
+	Vars json.RawMessage `json:"vars"`
 }
 
 // ContextLine is a [lineNo, "source"] pair of a frame's context.

@@ -212,18 +212,19 @@ func frameVars(ev *sentry.Event) (map[string]string, int, string) {
 		if !f.InApp {
 			continue
 		}
-		if len(f.Vars) == 0 {
+		var vars map[string]json.RawMessage
+		if json.Unmarshal(f.Vars, &vars) != nil || len(vars) == 0 {
 			return nil, 0, ""
 		}
-		names := make([]string, 0, len(f.Vars))
-		for k := range f.Vars {
+		names := make([]string, 0, len(vars))
+		for k := range vars {
 			names = append(names, k)
 		}
 		sort.Strings(names)
 		shown, more := render.Cap(names, maxVars)
 		out := make(map[string]string, len(shown))
 		for _, k := range shown {
-			out[k] = jsonText(f.Vars[k])
+			out[k] = jsonText(vars[k])
 		}
 		return out, more, f.Function
 	}
@@ -584,7 +585,10 @@ func fitEventDetail(e *schemas.EventDetail) {
 	if u := e.User; u != nil {
 		e.User = &schemas.EventUser{ID: clip(u.ID, capName, cut), Email: clip(u.Email, capName, cut), Username: clip(u.Username, capName, cut), IP: clip(u.IP, capSlug, cut)}
 	}
-	if !fits() && len(e.Breadcrumbs) > 10 {
+	if fits() {
+		return
+	}
+	if len(e.Breadcrumbs) > 10 {
 		e.Breadcrumbs, *cut = e.Breadcrumbs[len(e.Breadcrumbs)-10:], true
 	}
 	fitEventBrief(&e.EventBrief, cut, fits)
