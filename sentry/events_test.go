@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -142,5 +143,21 @@ func TestListIssueEvents(t *testing.T) {
 	}
 	if len(rows) != 1 || rows[0].User.Email != "a@b.c" || resp.Page.NextCursor != "0:25:0" {
 		t.Errorf("rows %+v, page %+v", rows, resp.Page)
+	}
+}
+
+func TestFlexStringFastPathAgrees(t *testing.T) {
+	for _, raw := range []string{`"plain"`, `"esc\"aped\n"`, `"\u00e9t\u00e9"`, "\"bad\xffutf8\"", `""`, `"é"`} {
+		var fast FlexString
+		var slow string
+		if err := fast.UnmarshalJSON([]byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(raw), &slow); err != nil {
+			t.Fatal(err)
+		}
+		if string(fast) != slow {
+			t.Errorf("%q: %q, encoding/json says %q", raw, fast, slow)
+		}
 	}
 }
