@@ -1,81 +1,82 @@
 package schemas
 
-// SearchEventsInput is search_events' input.
-type SearchEventsInput struct {
-	Organization string   `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128"`
-	Fields       []string `json:"fields" jsonschema:"minItems=1,maxItems=20" jsonschema_description:"e.g. title, user.email, count(), p95(transaction.duration)."`
-	Dataset      string   `json:"dataset,omitempty" jsonschema:"enum=errors,enum=transactions,default=errors"`
-	Query        string   `json:"query,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Sentry search, e.g. level:error."`
-	Sort         string   `json:"sort,omitempty" jsonschema_description:"A field; -field descends."`
-	Period       string   `json:"period,omitempty" jsonschema:"pattern=^[0-9]{1\\,4}[mhdw]$" jsonschema_description:"e.g. 24h; or start and end (ISO 8601)."`
-	Start        string   `json:"start,omitempty"`
-	End          string   `json:"end,omitempty"`
-	Environment  string   `json:"environment,omitempty" jsonschema:"maxLength=64"`
-	Project      string   `json:"project,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Project slug or id; omit for all projects."`
-	Limit        int      `json:"limit,omitempty" jsonschema:"minimum=1,maximum=100,default=25"`
-	Cursor       string   `json:"cursor,omitempty" jsonschema:"maxLength=200"`
+// GetEventInput is get_event's input.
+type GetEventInput struct {
+	Issue        string `json:"issue,omitempty" jsonschema:"maxLength=2048" jsonschema_description:"Numeric id, short id (BACKEND-1A) or issue URL."`
+	Event        string `json:"event,omitempty" jsonschema:"maxLength=36" jsonschema_description:"Event id, or latest (default), oldest, recommended."`
+	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug; needed for short ids."`
 }
 
-// EventsOutput is search_events' output: one row per event, or per group
-// when a function is selected.
-type EventsOutput struct {
-	Fields []string `json:"fields"`
-	// Rows are keyed by the field strings; numbers stay numbers.
-	Rows []map[string]any `json:"rows"`
-	Meta EventsMeta       `json:"meta"`
-	Tip  string           `json:"tip,omitempty"`
+// ListIssueEventsInput is list_issue_events' input.
+type ListIssueEventsInput struct {
+	Issue        string `json:"issue" jsonschema:"maxLength=2048" jsonschema_description:"Numeric id, short id (BACKEND-1A) or issue URL."`
+	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug; needed for short ids."`
+	Query        string `json:"query,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Event search, e.g. user.email:a@b.c"`
+	Environment  string `json:"environment,omitempty" jsonschema:"maxLength=64"`
+	// Period is checked by the tool (periodRE), which says what is wrong.
+	Period string `json:"period,omitempty" jsonschema:"maxLength=8" jsonschema_description:"e.g. 24h; default 90d."`
+	Limit  int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=100,default=25"`
+	Cursor string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
+}
+
+// EventDetail is get_event's output.
+type EventDetail struct {
+	EventBrief
+	Issue       string            `json:"issue,omitempty"`
+	Project     string            `json:"project,omitempty"`
+	Title       string            `json:"title,omitempty"`
+	Environment string            `json:"environment,omitempty"`
+	SDK         string            `json:"sdk,omitempty"`
+	Vars        map[string]string `json:"vars,omitempty"`
+	Breadcrumbs []Breadcrumb      `json:"breadcrumbs,omitempty"`
+	Request     *EventRequest     `json:"request,omitempty"`
+	User        *EventUser        `json:"user,omitempty"`
+	Contexts    map[string]string `json:"contexts,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	// Truncated is set when values, lists or the text were cut.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Breadcrumb is one breadcrumb of an event.
+type Breadcrumb struct {
+	Time     string `json:"time,omitempty"`
+	Category string `json:"category,omitempty"`
+	Level    string `json:"level,omitempty"`
+	Message  string `json:"message,omitempty"`
+}
+
+// EventRequest is an event's HTTP request, without cookies, environment or
+// credential headers.
+type EventRequest struct {
+	Method  string            `json:"method,omitempty"`
+	URL     string            `json:"url,omitempty"`
+	Query   string            `json:"query,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// EventUser is the user an event was reported for.
+type EventUser struct {
+	ID       string `json:"id,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Username string `json:"username,omitempty"`
+	IP       string `json:"ip,omitempty"`
+}
+
+// IssueEventsOutput is list_issue_events' output.
+type IssueEventsOutput struct {
+	Events []EventRow `json:"events"`
 	Page
 }
 
-// EventsMeta is what Sentry says about the fields.
-type EventsMeta struct {
-	// Fields are each field's type: string, integer, date, duration...
-	Fields map[string]string `json:"fields,omitempty"`
-	// Units are each field's unit (millisecond...), where it has one.
-	Units map[string]string `json:"units,omitempty"`
-}
-
-// GetTraceInput is get_trace's input.
-type GetTraceInput struct {
-	Organization string `json:"organization" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128"`
-	TraceID      string `json:"trace_id" jsonschema:"pattern=^[0-9a-fA-F]{32}$"`
-}
-
-// TraceOutput is get_trace's output.
-type TraceOutput struct {
-	TraceID           string `json:"trace_id"`
-	Errors            int64  `json:"errors"`
-	Spans             int64  `json:"spans"`
-	PerformanceIssues int64  `json:"performance_issues"`
-	Logs              int64  `json:"logs"`
-	// Tree is the span tree depth first, each span with its depth.
-	Tree []TraceSpan `json:"tree"`
-	// Omitted counts the spans not in Tree (past the caps).
-	Omitted int `json:"omitted,omitempty"`
-	// Problems lists errors of spans not in Tree and errors of no span.
-	Problems  []TraceProblem `json:"other_errors,omitempty"`
-	Truncated bool           `json:"truncated,omitempty"`
-}
-
-// TraceSpan is one span (or transaction, or error) of a trace.
-type TraceSpan struct {
-	Depth      int     `json:"depth"`
-	Op         string  `json:"op,omitempty"`
-	Name       string  `json:"name,omitempty"`
-	Project    string  `json:"project,omitempty"`
-	DurationMS float64 `json:"duration_ms"`
-	EventID    string  `json:"event_id,omitempty"`
-	// Problems are the span's errors and performance issues.
-	Problems []TraceProblem `json:"problems,omitempty"`
-}
-
-// TraceProblem is an error or a performance issue found in a trace.
-type TraceProblem struct {
-	Kind    string `json:"kind"` // error or performance issue
-	Title   string `json:"title"`
-	EventID string `json:"event_id,omitempty"`
-	IssueID string `json:"issue_id,omitempty"`
+// EventRow is an event in a list.
+type EventRow struct {
+	ID          string `json:"id"`
+	Date        string `json:"date,omitempty"`
+	Title       string `json:"title,omitempty"`
+	User        string `json:"user,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	Release     string `json:"release,omitempty"`
 }
 
 // MarkTruncated sets Truncated.
-func (o *TraceOutput) MarkTruncated() { o.Truncated = true }
+func (o *EventDetail) MarkTruncated() { o.Truncated = true }

@@ -126,10 +126,11 @@ type EventBrief struct {
 
 // ExceptionBrief is one exception with its in-app frames.
 type ExceptionBrief struct {
-	Type    string  `json:"type"`
-	Value   string  `json:"value,omitempty"`
-	Handled *bool   `json:"handled,omitempty"`
-	Frames  []Frame `json:"frames,omitempty" jsonschema_description:"Oldest call first; library frames collapsed."`
+	Type      string  `json:"type"`
+	Value     string  `json:"value,omitempty"`
+	Handled   *bool   `json:"handled,omitempty"`
+	Mechanism string  `json:"mechanism,omitempty"`
+	Frames    []Frame `json:"frames,omitempty" jsonschema_description:"Oldest call first; library frames collapsed."`
 }
 
 // Frame is a stack frame, or a run of collapsed library frames.
@@ -138,8 +139,11 @@ type Frame struct {
 	Function string `json:"function,omitempty"`
 	Line     int64  `json:"line,omitempty"`
 	Code     string `json:"code,omitempty"`
-	InApp    bool   `json:"in_app,omitempty"`
-	Omitted  int    `json:"omitted,omitempty" jsonschema_description:"Number of library frames collapsed here."`
+	// Pre and Post are the source lines before and after Line (get_event).
+	Pre     []string `json:"pre,omitempty"`
+	Post    []string `json:"post,omitempty"`
+	InApp   bool     `json:"in_app,omitempty"`
+	Omitted int      `json:"omitted,omitempty" jsonschema_description:"Number of library frames collapsed here."`
 }
 
 // ResolveOutput is resolve_issue's output.

@@ -147,12 +147,7 @@ func (c *Client) GetIssue(ctx context.Context, org, id string) (*Issue, *Respons
 
 // LatestEvent returns an issue's most recent event.
 func (c *Client) LatestEvent(ctx context.Context, org, id string) (*Event, *Response, error) {
-	var v Event
-	r, err := c.do(ctx, issueCall(http.MethodGet, org, id, "events/latest/"), &v)
-	if err != nil {
-		return nil, r, err
-	}
-	return &v, r, nil
+	return c.GetIssueEvent(ctx, org, id, "latest")
 }
 
 // IssueUpdate is the body of PUT .../issues/{id}/; only set fields are sent.

@@ -136,20 +136,24 @@ func (b *bodyReader) release() {
 // when it is no larger, else the first part with a nil error (the rest is
 // for the caller to read). A body that Content-Length says is large is
 // not read here.
-func (b *bodyReader) readHead() ([]byte, error) {
-	if b.large {
+func (b *bodyReader) readHead() ([]byte, error) { return b.readHeadN(smallBody) }
+
+// readHeadN is readHead up to limit (at most smallBody) bytes.
+func (b *bodyReader) readHeadN(limit int64) ([]byte, error) {
+	limit = min(limit, smallBody)
+	if b.large || b.contentLength > limit {
 		return nil, nil
 	}
 	size := int64(4096)
-	if cl := b.contentLength; cl >= 0 && cl < smallBody {
+	if cl := b.contentLength; cl >= 0 && cl < limit {
 		size = cl + 1 // room for the EOF
 	}
 	buf := make([]byte, 0, size)
-	for int64(len(buf)) < smallBody {
+	for int64(len(buf)) < limit {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := b.Read(buf[len(buf):min(cap(buf), smallBody)])
+		n, err := b.Read(buf[len(buf):min(int64(cap(buf)), limit)])
 		buf = buf[:len(buf)+n]
 		if err != nil {
 			return buf, err

@@ -29,17 +29,26 @@ const (
 )
 
 // Keys the pruning decoder adds to say what it dropped. A server cannot
-// forge them: any such key in the response itself is dropped.
+// forge them: any such key in the response itself is dropped (an event
+// that holds omittedPrefix anywhere is always decoded by the pruning
+// decoder).
 const (
 	framesOmittedKey = "sentry-mcp:framesOmitted"
 	valuesOmittedKey = "sentry-mcp:valuesOmitted"
+	omittedPrefix    = "sentry-mcp:"
 )
 
+// smallEvent is the size up to which an event is decoded at once: the
+// caps above bound what is kept of a large event; what a small one holds
+// is bounded by its size, and the tools cap what they show.
+const smallEvent = 256 << 10
+
 // eventFields are the top-level members of an event the client decodes;
-// the rest (contexts, _meta, sdk, packages, ...) is skipped unread.
+// the rest (_meta, packages, context, ...) is skipped unread.
 var eventFields = map[string]bool{
 	"id": true, "eventID": true, "groupID": true, "title": true, "message": true, "platform": true,
 	"dateCreated": true, "culprit": true, "tags": true, "entries": true, "release": true,
+	"projectID": true, "user": true, "sdk": true, "contexts": true,
 }
 
 // decodeEvent reads an event from r with the caps above and decodes what
@@ -47,15 +56,24 @@ var eventFields = map[string]bool{
 func decodeEvent(r io.Reader, out *Event) error {
 	dec := json.NewDecoder(&squeezer{r: r})
 	dec.UseNumber()
-	tok, err := dec.Token()
-	if err == io.EOF {
-		return errors.New("empty response")
+	if err := openObject(dec, "an event"); err != nil {
+		return err
 	}
+	top, err := readEventMembers(dec)
 	if err != nil {
 		return err
 	}
-	if tok != json.Delim('{') {
-		return fmt.Errorf("an event is a JSON object, got %v", tok)
+	return finishDecode(dec, top, out)
+}
+
+// decodeEventLookup reads an event-id lookup ({organizationSlug, ...,
+// event}) from r: its event with the caps of decodeEvent, the rest with the
+// generic caps.
+func decodeEventLookup(r io.Reader, out *EventLookup) error {
+	dec := json.NewDecoder(&squeezer{r: r})
+	dec.UseNumber()
+	if err := openObject(dec, "an event lookup"); err != nil {
+		return err
 	}
 	top := map[string]any{}
 	for dec.More() {
@@ -64,21 +82,77 @@ func decodeEvent(r io.Reader, out *Event) error {
 			return err
 		}
 		key, _ := k.(string)
+		var v any
+		if key == "event" {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			if tok != json.Delim('{') {
+				return fmt.Errorf("an event is a JSON object, got %v", tok)
+			}
+			v, err = readEventMembers(dec)
+			if err != nil {
+				return err
+			}
+		} else if v, _, err = readValue(dec, key, 1, modeGeneric); err != nil {
+			return err
+		}
+		top[key] = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return err
+	}
+	return finishDecode(dec, top, out)
+}
+
+// openObject reads the opening brace of the top-level object.
+func openObject(dec *json.Decoder, what string) error {
+	tok, err := dec.Token()
+	if err == io.EOF {
+		return errors.New("empty response")
+	}
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("%s is a JSON object, got %v", what, tok)
+	}
+	return nil
+}
+
+// readEventMembers reads an event's members after its opening brace, up
+// to and including the closing one: eventFields with the caps, the rest
+// skipped.
+func readEventMembers(dec *json.Decoder) (map[string]any, error) {
+	top := map[string]any{}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := k.(string)
 		if !eventFields[key] {
 			if err := dec.Decode(&discard{}); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
 		v, _, err := readValue(dec, key, 1, modeEvent)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		top[key] = v
 	}
 	if _, err := dec.Token(); err != nil {
-		return err
+		return nil, err
 	}
+	return top, nil
+}
+
+// finishDecode checks that nothing follows the top-level object, read up
+// to its closing brace, and decodes top into out.
+func finishDecode(dec *json.Decoder, top map[string]any, out any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("invalid character after top-level value")
 	}

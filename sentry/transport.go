@@ -272,8 +272,20 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, payload []
 	var err2 error
 	switch out := out.(type) {
 	case nil:
-	case *Event:
-		err2 = decodeEvent(body, out) // streamed, pruned: never held whole
+	case *Event, *EventLookup:
+		// A small event is decoded at once; a large one streamed and
+		// pruned, never held whole.
+		var head []byte
+		if head, err2 = body.readHeadN(smallEvent); err2 == io.EOF && !bytes.Contains(head, []byte(omittedPrefix)) {
+			err2 = decodeLenient(head, out)
+		} else if err2 == nil || err2 == io.EOF {
+			rest := io.MultiReader(bytes.NewReader(head), body)
+			if ev, ok := out.(*Event); ok {
+				err2 = decodeEvent(rest, ev)
+			} else {
+				err2 = decodeEventLookup(rest, out.(*EventLookup))
+			}
+		}
 	default:
 		// Ordinary answers are read whole and decoded at once; one that
 		// turns out large is decoded streaming, with the generic caps, so

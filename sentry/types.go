@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Decoding is lenient: unknown fields are ignored, missing ones stay zero,
@@ -22,6 +23,14 @@ func (s *FlexString) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] == '"' {
+		// Most strings need no unescaping: taken as they are, without a
+		// second pass of encoding/json (the decoder validated them).
+		if len(b) >= 2 && b[len(b)-1] == '"' {
+			if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+				*s = FlexString(inner)
+				return nil
+			}
+		}
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
@@ -219,6 +228,18 @@ type Event struct {
 	Release     *struct {
 		Version string `json:"version"`
 	} `json:"release"`
+	ProjectID FlexString `json:"projectID"`
+	User      *EventUser `json:"user"`
+	SDK       *struct {
+		Name    FlexString `json:"name"`
+		Version FlexString `json:"version"`
+	} `json:"sdk"`
+	// Contexts are keyed by name (browser, os, runtime, device, trace,
+	// and anything an SDK sends); Context decodes one.
+	Contexts map[string]json.RawMessage `json:"contexts"`
+
+	exceptions     []Exception // decoded by Exceptions, once
+	exceptionsDone bool
 }
 
 // Entry is one part of an event; Data is decoded by type on demand.
@@ -227,9 +248,17 @@ type Entry struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// Exceptions decodes the event's exception entry, if any. A malformed entry
-// yields nothing rather than an error.
+// Exceptions decodes the event's exception entry, if any (once: later
+// calls return the same values). A malformed entry yields nothing rather
+// than an error.
 func (e *Event) Exceptions() []Exception {
+	if !e.exceptionsDone {
+		e.exceptions, e.exceptionsDone = e.decodeExceptions(), true
+	}
+	return e.exceptions
+}
+
+func (e *Event) decodeExceptions() []Exception {
 	for _, en := range e.Entries {
 		if en.Type != "exception" {
 			continue
@@ -310,6 +339,9 @@ type Frame struct {
 	ColNo    FlexInt       `json:"colNo"`
 	InApp    bool          `json:"inApp"`
 	Context  []ContextLine `json:"context"`
+	// Vars are the frame's local variables (an object), when the SDK
+	// sent them; decoded only for the frame shown.
+	Vars json.RawMessage `json:"vars"`
 }
 
 // ContextLine is a [lineNo, "source"] pair of a frame's context.

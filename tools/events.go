@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"slices"
+	"io"
+	"net/url"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,565 +19,695 @@ import (
 	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
-// Discover's table and traces need an org:* scope: Sentry's
-// OrganizationPermission, not event:read (BEHAVIOUR.md 4.17, 4.18).
-var eventsScopes = []string{"org:read"}
-
+// Bounds of get_event's lists.
 const (
-	capCell      = 200 // a table cell in text (runes)
-	maxCellItems = 10  // elements of a list cell shown
+	maxBreadcrumbs = 30 // the last ones
+	maxVars        = 20 // local variables, by name
+	maxEventTags   = 50
+	capTagsLine    = 1500 // runes of get_event's tags line
 )
 
-func searchEventsTool() Tool {
+// lookupScopes allow the event-id lookup (OrganizationPermission GET).
+var lookupScopes = []string{"org:read"}
+
+// periodRE is a statsPeriod list_issue_events sends.
+var periodRE = regexp.MustCompile(`^[0-9]{1,4}[mhdw]$`)
+
+// namedEvents are the events of an issue Sentry names rather than numbers.
+var namedEvents = map[string]bool{"latest": true, "oldest": true, "recommended": true}
+
+func getEventTool() Tool {
 	return define(Tool{
-		Name:        "search_events",
-		Title:       "Search events",
-		Description: "Query events as a table (Discover); a function like count() groups by the other fields.",
-		Toolset:     ToolsetEvents,
-		Scopes:      eventsScopes,
+		Name:        "get_event",
+		Title:       "Get event",
+		Description: "Get an event in full: exceptions, code, breadcrumbs, request, user, contexts, tags.",
+		Toolset:     ToolsetIssues,
+		Scopes:      []string{"event:read"},
 		ReadOnly:    true,
-	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.SearchEventsInput) (*schemas.EventsOutput, string, error) {
-		org, err := p.organization(in.Organization)
-		if err != nil {
-			return nil, "", err
+	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.GetEventInput) (*schemas.EventDetail, string, error) {
+		event := strings.TrimSpace(in.Event)
+		if event == "" {
+			event = "latest"
 		}
-		q, err := eventsQuery(in)
-		if err != nil {
-			return nil, "", err
+		if !sentry.ValidEventRef(event) {
+			return nil, "", userErrorf("event %q is not an event id (32 hex characters, or a UUID) nor latest, oldest or recommended", line(event, capSlug))
 		}
-		if in.Project != "" {
-			id, err := d.projectID(ctx, p, org, in.Project)
+		var (
+			ev             *sentry.Event
+			issue, project string
+		)
+		if strings.TrimSpace(in.Issue) == "" {
+			if namedEvents[event] || !sentry.ValidEventID(event) {
+				return nil, "", userErrorf("event %q needs issue (an issue id, short id or URL); only a 32-character event id is found without it", event)
+			}
+			org, err := p.organization(in.Organization)
+			if err != nil {
+				return nil, "", userErrorf("finding event %s without issue needs organization (list_organizations shows the slugs), or pass issue", event)
+			}
+			if !p.Grant.Allows(lookupScopes) {
+				return nil, "", userErrorf("finding event %s without issue needs the org:read scope, which this sign-in lacks; pass issue too (list_issues finds it)", event)
+			}
+			lk, _, err := d.Client.LookupEventID(ctx, org, event)
+			switch {
+			case sentry.StatusCode(err) == 403:
+				return nil, "", userErrorf("Sentry denied finding event %s by its id alone (%s); that needs the org:read scope: pass issue too (list_issues finds it)", event, line(sentryDetail(err), capDetail))
+			case err != nil:
+				return nil, "", subject(err, "list_issue_events", "event %q in organization %q", event, org)
+			}
+			ev, issue, project = &lk.Event, string(lk.GroupID), lk.ProjectSlug
+		} else {
+			ref, err := d.issueRef(p, in.Issue, in.Organization)
 			if err != nil {
 				return nil, "", err
 			}
-			q.Projects = []string{id}
-		}
-		table, resp, err := d.Client.SearchEvents(ctx, org, q)
-		var se *sentry.Error
-		switch {
-		case err == nil:
-		case errors.As(err, &se) && se.StatusCode == 404 && se.Detail == "":
-			// The feature gate answers an empty 404 (BEHAVIOUR.md 4.17).
-			return nil, "", userErrorf("Discover is not available for organization %q: Sentry answered 404 without a body, which means Discover is off for it (its plan or settings lack discover-basic / performance-view) or this Sentry has no Discover. list_issues and get_issue still work.", org)
-		case errors.As(err, &se) && se.StatusCode == 400:
-			return nil, "", userErrorf("Sentry rejected the query: %s. Check fields, functions, sort and the query syntax.", line(strings.TrimSuffix(se.Detail, "."), capDetail))
-		case in.Environment != "" && sentry.StatusCode(err) == 404:
-			if envErr := d.unknownEnvironment(ctx, org, in.Environment); envErr != nil {
-				return nil, "", envErr
+			if ev, _, err = d.Client.GetIssueEvent(ctx, ref.Org, ref.ID, event); err != nil {
+				return nil, "", eventNotFound(err, ref, event)
 			}
-			return nil, "", subject(err, "list_organizations", "organization %q or environment %q", org, in.Environment)
-		default:
-			return nil, "", subject(err, "list_organizations", "organization %q", org)
+			issue = ref.ID
 		}
-		if len(table.Data) == 0 && in.Environment != "" {
-			if envErr := d.unknownEnvironment(ctx, org, in.Environment); envErr != nil {
-				return nil, "", envErr
-			}
+		if g := string(ev.GroupID); g != "" {
+			issue = g
 		}
-		out, text := renderTable(in.Fields, table, resp)
+		out, cuts := eventDetail(ev)
+		out.Issue, out.Project = issue, project
+		text, textCut := renderEvent(out, cuts)
+		fitEventDetail(out)
+		out.Truncated = out.Truncated || textCut || cuts.any()
 		return out, text, nil
 	})
 }
 
-// eventsQuery checks search_events' arguments and maps them to Sentry's
-// parameters.
-func eventsQuery(in *schemas.SearchEventsInput) (sentry.EventsQuery, error) {
-	q := sentry.EventsQuery{Fields: in.Fields, Dataset: in.Dataset, Query: in.Query, Sort: in.Sort,
-		StatsPeriod: in.Period, Environment: in.Environment, PerPage: in.Limit, Cursor: in.Cursor}
-	if q.Dataset == "" {
-		q.Dataset = "errors" // always sent: Sentry's own default mixes datasets
+// sentryDetail is the detail of Sentry's error answer, or "".
+func sentryDetail(err error) string {
+	var se *sentry.Error
+	if errors.As(err, &se) {
+		return strings.TrimSuffix(se.Detail, ".")
 	}
-	if q.PerPage == 0 {
-		q.PerPage = 25
+	return ""
+}
+
+// eventNotFound says what a 404 for an issue's event was about: no event
+// at all, no such event, or no such issue.
+func eventNotFound(err error, ref sentry.IssueRef, event string) error {
+	if sentry.StatusCode(err) != 404 {
+		return err
 	}
-	for i, f := range in.Fields {
-		if strings.TrimSpace(f) == "" || len(f) > 200 {
-			return q, userErrorf("fields[%d] must be a column (title, user.email) or a function (count()) of at most 200 characters", i)
-		}
-	}
-	if in.Sort != "" && !slices.Contains(in.Fields, strings.TrimPrefix(in.Sort, "-")) {
-		return q, userErrorf("sort %q is not one of fields; Sentry sorts only by a selected field: add it to fields, or sort by one of %s (with - in front for descending)", line(in.Sort, capName), line(strings.Join(in.Fields, ", "), capText))
-	}
+	detail := sentryDetail(err)
 	switch {
-	case in.Period != "" && (in.Start != "" || in.End != ""):
-		return q, userErrorf("give either period or start and end, not both")
-	case (in.Start == "") != (in.End == ""):
-		return q, userErrorf("start and end go together; give both (ISO 8601, e.g. 2026-05-01T00:00:00Z) or use period")
-	case in.Start != "":
-		start, err1 := parseTime(in.Start)
-		end, err2 := parseTime(in.End)
-		if err1 != nil || err2 != nil {
-			return q, userErrorf("start and end must be ISO 8601 times, e.g. 2026-05-01T00:00:00Z or 2026-05-01")
-		}
-		if !start.Before(end) {
-			return q, userErrorf("start must be before end")
-		}
-		q.Start, q.End = start.UTC().Format("2006-01-02T15:04:05"), end.UTC().Format("2006-01-02T15:04:05")
+	case strings.HasPrefix(detail, "No matching event"):
+		return userErrorf("Issue %s has no %s event (Sentry: %s).", line(ref.ID, capSlug), event, line(detail, capDetail))
+	case strings.HasPrefix(detail, "Event not found"):
+		return subject(err, "list_issue_events", "event %q of issue %q", event, ref.ID)
 	}
-	return q, nil
+	return issueNotFound(err, ref)
 }
 
-func parseTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("not an ISO 8601 time: %q", s)
+// eventCuts records what get_event left out, for the text's notes.
+type eventCuts struct {
+	detailCuts
+	crumbs    int    // earlier breadcrumbs not kept
+	vars      int    // local variables not kept
+	tags      int    // tags not kept
+	headers   int    // request headers not shown (credentials, cookies, the rest)
+	varsFrame string // the function whose variables are shown
 }
 
-// renderTable is search_events' result: the columns as requested, a
-// header row then one line per row, each cell rendered as data.
-func renderTable(fields []string, table *sentry.EventsTable, resp *sentry.Response) (*schemas.EventsOutput, string) {
-	out := &schemas.EventsOutput{Fields: fields, Rows: make([]map[string]any, 0, len(table.Data)), Page: page(resp)}
-	types := map[string]string{}
-	for _, f := range fields {
-		if t := string(table.Meta.Fields[f]); t != "" {
-			types[f] = clip(t, capSlug, &out.Truncated)
+func (c eventCuts) any() bool { return c.detailCuts.any() || c.crumbs > 0 || c.vars > 0 || c.tags > 0 }
+
+// eventDetail builds get_event's output with its lists bounded and its
+// strings whole: the text renders them with their caps, then
+// fitEventDetail cuts them for the structured result.
+func eventDetail(ev *sentry.Event) (*schemas.EventDetail, eventCuts) {
+	brief, dc := eventBrief(ev, contextFrames)
+	if m := ev.MessageText(); brief.Message == "" && m != "" && m != ev.Title {
+		brief.Message = m
+	}
+	out := &schemas.EventDetail{EventBrief: *brief, Title: ev.Title}
+	cuts := eventCuts{detailCuts: dc}
+	for _, t := range ev.Tags {
+		if t.Key == "environment" {
+			out.Environment = t.Value
 		}
-		if u := string(table.Meta.Units[f]); u != "" {
-			if out.Meta.Units == nil {
-				out.Meta.Units = map[string]string{}
+	}
+	if out.Release == "" {
+		for _, t := range ev.Tags {
+			if t.Key == "release" {
+				out.Release = t.Value
 			}
-			out.Meta.Units[f] = clip(u, capSlug, &out.Truncated)
 		}
 	}
-	if len(types) > 0 {
-		out.Meta.Fields = types
+	if s := ev.SDK; s != nil {
+		out.SDK = strings.TrimSpace(string(s.Name) + " " + string(s.Version))
 	}
-	b := listBuilder()
-	header := make([]string, len(fields))
-	for i, f := range fields {
-		header[i] = cellText(f)
-		if u := out.Meta.Units[f]; u != "" {
-			header[i] += " (" + line(unitAbbrev(u), capSlug) + ")"
+	out.Vars, cuts.vars, cuts.varsFrame = frameVars(ev)
+	crumbs := ev.Breadcrumbs()
+	cuts.crumbs = ev.ValuesOmitted("breadcrumbs")
+	if n := len(crumbs) - maxBreadcrumbs; n > 0 {
+		crumbs, cuts.crumbs = crumbs[n:], cuts.crumbs+n
+	}
+	for _, c := range crumbs {
+		cat := string(c.Category)
+		if cat == "" {
+			cat = string(c.Type)
+		}
+		out.Breadcrumbs = append(out.Breadcrumbs, schemas.Breadcrumb{Time: isoSeconds(string(c.Timestamp)), Category: cat, Level: string(c.Level), Message: crumbMessage(c)})
+	}
+	if r := ev.Request(); r != nil {
+		out.Request, cuts.headers = eventRequest(r)
+	}
+	if u := ev.User; u != nil {
+		eu := schemas.EventUser{ID: string(u.ID), Email: string(u.Email), Username: string(u.Username), IP: string(u.IPAddress)}
+		if eu != (schemas.EventUser{}) {
+			out.User = &eu
 		}
 	}
-	if len(table.Data) > 0 {
-		b.WriteString(strings.Join(header, " | ") + "\n")
-	}
-	for _, row := range table.Data {
-		cells := make([]string, len(fields))
-		srow := make(map[string]any, len(fields))
-		for i, f := range fields {
-			raw := row[f]
-			cells[i] = renderCell(raw, types[f])
-			srow[f] = structuredCell(raw)
+	out.Contexts = eventContexts(ev)
+	for _, t := range ev.Tags {
+		if t.Key == "" {
+			continue
 		}
-		b.WriteString(strings.Join(cells, " | ") + "\n")
-		out.Rows = append(out.Rows, srow)
-	}
-	out.Tip = strings.TrimSpace(string(table.Meta.Tips.Query) + " " + string(table.Meta.Tips.Columns))
-	switch {
-	case len(table.Data) == 0 && out.Tip != "":
-		fmt.Fprintf(b, "No rows. Sentry says: %s\n", line(out.Tip, capText))
-	case len(table.Data) == 0:
-		b.WriteString("No events match.\n")
-	case out.Tip != "":
-		fmt.Fprintf(b, "Sentry says: %s\n", line(out.Tip, capText))
-	}
-	out.Tip = clip(out.Tip, capText, &out.Truncated)
-	text := finishList(b, &out.Page)
-	var cut bool
-	out.Rows, cut = fitList(out.Rows, capText, func(r map[string]any, max int, cut *bool) map[string]any {
-		c := make(map[string]any, len(r))
-		for k, v := range r {
-			c[k] = clipCell(v, max, cut)
+		if len(out.Tags) == maxEventTags {
+			cuts.tags++
+			continue
 		}
-		return c
-	}, func(items []map[string]any) int { c := *out; c.Rows = items; return jsonSize(&c) })
-	for i, f := range out.Fields {
-		out.Fields[i] = clip(f, capName, &cut)
+		if out.Tags == nil {
+			out.Tags = map[string]string{}
+		}
+		out.Tags[t.Key] = t.Value
 	}
-	out.Truncated = out.Truncated || cut
-	return out, text
+	return out, cuts
 }
 
-func unitAbbrev(u string) string {
-	switch u {
-	case "millisecond":
-		return "ms"
-	case "second":
-		return "s"
-	case "byte":
-		return "B"
+// frameVars are the local variables of the innermost in-app frame of the
+// raised exception, by name, each value as text; how many more there were;
+// and the frame's function.
+func frameVars(ev *sentry.Event) (map[string]string, int, string) {
+	excs := ev.Exceptions()
+	if len(excs) == 0 || excs[len(excs)-1].Stacktrace == nil {
+		return nil, 0, ""
 	}
-	return u
+	frames := excs[len(excs)-1].Stacktrace.Frames
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		if !f.InApp {
+			continue
+		}
+		var vars map[string]json.RawMessage
+		if json.Unmarshal(f.Vars, &vars) != nil || len(vars) == 0 {
+			return nil, 0, ""
+		}
+		names := make([]string, 0, len(vars))
+		for k := range vars {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		shown, more := render.Cap(names, maxVars)
+		out := make(map[string]string, len(shown))
+		for _, k := range shown {
+			out[k] = jsonText(vars[k])
+		}
+		return out, more, f.Function
+	}
+	return nil, 0, ""
 }
 
-// cellText renders one untrusted string for a table cell: one line, and a
-// "|" escaped so no value can fake a column.
-func cellText(s string) string {
-	return strings.ReplaceAll(line(s, capCell), "|", `\|`)
-}
-
-// renderCell renders a raw JSON cell for the text table.
-func renderCell(raw json.RawMessage, typ string) string {
+// jsonText is a JSON value as text: a string as itself, anything else as
+// compact JSON, at most 1 KB of it read.
+func jsonText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+	if len(raw) > 1<<10 {
+		return string(raw[:1<<10])
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) == nil {
+		return b.String()
+	}
+	return string(raw)
+}
+
+// crumbMessage is a breadcrumb's message, or for those without one (HTTP
+// requests, navigations) a summary of its data.
+func crumbMessage(c sentry.Breadcrumb) string {
+	if m := string(c.Message); m != "" {
+		return m
+	}
+	get := func(k string) string {
+		if raw, ok := c.Data[k]; ok {
+			return jsonText(raw)
+		}
 		return ""
 	}
-	switch raw[0] {
-	case '"':
-		var s string
-		json.Unmarshal(raw, &s)
-		return cellText(s)
-	case '[':
-		var items []json.RawMessage
-		if json.Unmarshal(raw, &items) != nil {
-			return ""
-		}
-		shown, more := render.Cap(items, maxCellItems)
-		parts := make([]string, len(shown))
-		for i, it := range shown {
-			parts[i] = renderCell(it, "")
-		}
-		s := "[" + strings.Join(parts, ", ")
-		if more > 0 {
-			s += ", " + render.More(more, "more", "more")
-		}
-		return s + "]"
-	case '{':
-		var buf bytes.Buffer
-		json.Compact(&buf, raw)
-		return cellText(buf.String())
-	case 't', 'f':
-		return string(raw)
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil {
-		return cellText(string(raw))
-	}
-	if typ == "percentage" {
-		return strconv.FormatFloat(math.Round(f*1000)/10, 'f', -1, 64) + "%"
-	}
-	if bytes.ContainsAny(raw, ".eE") {
-		return formatNumber(f)
-	}
-	return string(raw) // an integer as Sentry wrote it
-}
-
-// formatNumber shows a float compactly: at most 6 significant digits, no
-// exponent below a million.
-func formatNumber(f float64) string {
 	switch {
-	case math.IsNaN(f) || math.IsInf(f, 0):
-		return strconv.FormatFloat(f, 'g', -1, 64)
-	case math.Abs(f) >= 1e6:
-		return strconv.FormatFloat(math.Round(f), 'f', 0, 64)
-	}
-	return strconv.FormatFloat(f, 'g', 6, 64)
-}
-
-// structuredCell is a raw cell for the structured output: strings,
-// numbers as Sentry wrote them, booleans, null, lists of those; an object
-// becomes its compact JSON text.
-func structuredCell(raw json.RawMessage) any {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return nil
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		json.Unmarshal(raw, &s)
+	case get("url") != "":
+		s := strings.TrimSpace(get("method") + " " + get("url"))
+		if st := get("status_code"); st != "" {
+			s += " [" + st + "]"
+		}
 		return s
-	case '[':
-		var items []json.RawMessage
-		json.Unmarshal(raw, &items)
-		shown, _ := render.Cap(items, 2*maxCellItems)
-		out := make([]any, len(shown))
-		for i, it := range shown {
-			out[i] = structuredCell(it)
-			if _, nested := out[i].([]any); nested {
-				out[i] = string(it)
-			}
-		}
-		return out
-	case '{':
-		var buf bytes.Buffer
-		json.Compact(&buf, raw)
-		return buf.String()
-	case 't':
+	case get("to") != "":
+		return get("from") + " → " + get("to")
+	}
+	keys := make([]string, 0, len(c.Data))
+	for k := range c.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+get(k))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// isoSeconds writes a timestamp as 2026-05-01T10:14:57Z: ISO strings lose
+// their fraction, epoch seconds (older events) are converted; anything
+// else is kept as it is.
+func isoSeconds(s string) string {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 && f < 1e11 {
+		return time.Unix(int64(f), 0).UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return s
+}
+
+// safeHeaders are the request headers get_event shows; every other one
+// is left out, whatever it holds.
+var safeHeaders = map[string]bool{
+	"user-agent": true, "content-type": true, "content-length": true, "accept": true, "accept-language": true,
+	"accept-encoding": true, "host": true, "origin": true, "referer": true, "x-request-id": true, "x-forwarded-proto": true,
+}
+
+// sensitiveName reports whether a header or query parameter name may
+// carry a credential: Authorization, Cookie, Set-Cookie, or anything
+// naming a token, secret, key, auth, password, session or CSRF value.
+func sensitiveName(name string) bool {
+	n := strings.ToLower(strings.TrimSpace(name))
+	switch n {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie":
 		return true
-	case 'f':
-		return false
-	case 'n':
+	}
+	for _, w := range []string{"token", "secret", "key", "auth", "passw", "session", "csrf", "cookie", "signature"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// eventRequest is the request without cookies, environment, body and any
+// header but the safe ones; query values of sensitive names are filtered.
+// It also returns how many headers were left out.
+func eventRequest(r *sentry.Request) (*schemas.EventRequest, int) {
+	out := &schemas.EventRequest{Method: string(r.Method)}
+	raw, _, _ := strings.Cut(sentry.RedactUserinfo(string(r.URL)), "#")
+	query := r.QueryPairs()
+	if base, q, ok := strings.Cut(raw, "?"); ok {
+		raw = base
+		vals, _ := url.ParseQuery(q)
+		names := make([]string, 0, len(vals))
+		for k := range vals {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			for _, v := range vals[k] {
+				query = append(query, sentry.Pair{Name: k, Value: v})
+			}
+		}
+	}
+	out.URL = raw
+	parts := make([]string, 0, len(query))
+	for _, q := range query {
+		v := q.Value
+		if sensitiveName(q.Name) {
+			v = "[filtered]"
+		}
+		parts = append(parts, q.Name+"="+v)
+	}
+	out.Query = strings.Join(parts, "&")
+	hidden := 0
+	for _, h := range r.HeaderPairs() {
+		if !safeHeaders[strings.ToLower(strings.TrimSpace(h.Name))] || sensitiveName(h.Name) {
+			hidden++
+			continue
+		}
+		v := h.Value
+		if strings.EqualFold(h.Name, "referer") { // a URL: its query may hold a token
+			v, _, _ = strings.Cut(sentry.RedactUserinfo(v), "?")
+		}
+		if out.Headers == nil {
+			out.Headers = map[string]string{}
+		}
+		out.Headers[h.Name] = v
+	}
+	if out.Method == "" && out.URL == "" && out.Query == "" && out.Headers == nil {
+		return nil, hidden
+	}
+	return out, hidden
+}
+
+// eventContexts are the browser, OS, runtime and device (name and
+// version, or model) and the trace id.
+func eventContexts(ev *sentry.Event) map[string]string {
+	out := map[string]string{}
+	join := func(parts ...sentry.FlexString) string {
+		var s []string
+		for _, p := range parts {
+			if p != "" {
+				s = append(s, string(p))
+			}
+		}
+		return strings.Join(s, " ")
+	}
+	for _, name := range []string{"browser", "os", "runtime"} {
+		if c, ok := ev.Context(name); ok {
+			v := join(c.Name, c.Version)
+			if v == "" {
+				v = string(c.RawDescription)
+			}
+			if v != "" {
+				out[name] = v
+			}
+		}
+	}
+	if c, ok := ev.Context("device"); ok {
+		if v := join(c.Family, c.Model, c.Arch); v != "" {
+			out["device"] = v
+		}
+	}
+	if c, ok := ev.Context("trace"); ok && c.TraceID != "" {
+		out["trace_id"] = string(c.TraceID)
+	}
+	if len(out) == 0 {
 		return nil
-	}
-	return json.Number(raw)
-}
-
-func clipCell(v any, max int, cut *bool) any {
-	switch x := v.(type) {
-	case string:
-		return clip(x, max, cut)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = clipCell(e, max, cut)
-		}
-		return out
-	}
-	return v
-}
-
-// Trace rendering caps.
-const (
-	maxTraceSpans    = 50 // spans shown
-	maxTraceDepth    = 12 // deepest level shown (0 = a root)
-	maxTraceProblems = 10 // errors listed outside the tree
-	maxSpanProblems  = 3  // errors or performance issues shown per span
-)
-
-func getTraceTool() Tool {
-	return define(Tool{
-		Name:        "get_trace",
-		Title:       "Get trace",
-		Description: "Get a trace's span tree with durations and errors (trace id from an event).",
-		Toolset:     ToolsetEvents,
-		Scopes:      eventsScopes,
-		ReadOnly:    true,
-	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.GetTraceInput) (*schemas.TraceOutput, string, error) {
-		org, err := p.organization(in.Organization)
-		if err != nil {
-			return nil, "", err
-		}
-		if !sentry.ValidTraceID(in.TraceID) {
-			return nil, "", userErrorf("trace_id must be 32 hex digits (an event's contexts.trace.trace_id)")
-		}
-		id := strings.ToLower(in.TraceID)
-		ctxMeta, cancel := context.WithCancel(ctx)
-		defer cancel()
-		type metaResult struct {
-			m   *sentry.TraceMeta
-			err error
-		}
-		metaCh := make(chan metaResult, 1)
-		go func() {
-			m, _, err := d.Client.GetTraceMeta(ctxMeta, org, id)
-			metaCh <- metaResult{m, err}
-		}()
-		tr, _, err := d.Client.GetTrace(ctx, org, id)
-		if err != nil {
-			cancel()
-			<-metaCh
-			var se *sentry.Error
-			if errors.As(err, &se) && se.StatusCode == 404 && se.Detail == "" {
-				return nil, "", userErrorf("Traces are not available for organization %q: Sentry answered 404 without a body (its plan or version has no trace view).", org)
-			}
-			return nil, "", subject(err, "search_events (field trace)", "trace %s in organization %q", id, org)
-		}
-		mr := <-metaCh
-		if mr.err != nil && ctx.Err() != nil {
-			return nil, "", ctx.Err()
-		}
-		out, text := renderTrace(id, tr, mr.m)
-		return out, text, nil
-	})
-}
-
-// traceNode is a span of the flattened tree.
-type traceNode struct {
-	item   *sentry.TraceItem
-	depth  int
-	parent int
-	marked bool // it or a span below it has an error or a performance issue
-}
-
-// flattenTrace lists the tree depth first.
-func flattenTrace(items []sentry.TraceItem) []traceNode {
-	var nodes []traceNode
-	var walk func(items []sentry.TraceItem, depth, parent int)
-	walk = func(items []sentry.TraceItem, depth, parent int) {
-		for i := range items {
-			it := &items[i]
-			nodes = append(nodes, traceNode{item: it, depth: depth, parent: parent})
-			n := len(nodes) - 1
-			if len(it.Errors)+len(it.Occurrences)+len(it.PerformanceIssues) > 0 || it.EventType == "error" {
-				for j := n; j >= 0 && !nodes[j].marked; j = nodes[j].parent {
-					nodes[j].marked = true
-				}
-			}
-			walk(it.Children, depth+1, n)
-		}
-	}
-	walk(items, 0, -1)
-	return nodes
-}
-
-// spanName is a transaction's name or a span's description.
-func spanName(it *sentry.TraceItem) string {
-	if it.IsTransaction || it.LegacyOp != "" {
-		return firstOf(it.Transaction, it.Description, it.Name)
-	}
-	return firstOf(it.Description, it.Name, it.Transaction, it.Title)
-}
-
-func spanDuration(it *sentry.TraceItem) float64 {
-	switch {
-	case it.Duration > 0:
-		return float64(it.Duration)
-	case it.LegacyDuration > 0:
-		return float64(it.LegacyDuration)
-	case it.End > it.Start && it.Start > 0:
-		return math.Round((float64(it.End)-float64(it.Start))*1e6) / 1e3
-	}
-	return 0
-}
-
-func problems(kind string, in []sentry.TraceIssue) []schemas.TraceProblem {
-	var out []schemas.TraceProblem
-	for _, e := range in {
-		issue := string(e.Issue)
-		if issue == "" {
-			issue = string(e.IssueID)
-		}
-		out = append(out, schemas.TraceProblem{Kind: kind, Title: e.Title, EventID: string(e.EventID), IssueID: issue})
 	}
 	return out
 }
 
-// renderTrace is get_trace's result: the counts (from trace-meta, or
-// counted from the tree when that failed), then the span tree indented by
-// depth, at most maxTraceSpans spans and maxTraceDepth levels; spans on
-// the way to an error are kept first.
-func renderTrace(id string, tr *sentry.Trace, meta *sentry.TraceMeta) (*schemas.TraceOutput, string) {
-	nodes := flattenTrace(tr.Items)
-	out := &schemas.TraceOutput{TraceID: id, Tree: []schemas.TraceSpan{}}
-	counted := meta == nil
-	if meta != nil {
-		out.Errors, out.Spans, out.PerformanceIssues, out.Logs = int64(meta.Errors), int64(meta.Spans), int64(meta.PerformanceIssues), int64(meta.Logs)
-	} else {
-		for _, n := range nodes {
-			if n.item.EventType == "error" {
-				out.Errors++
-				continue
-			}
-			out.Spans++
-			out.Errors += int64(len(n.item.Errors))
-			out.PerformanceIssues += int64(len(n.item.Occurrences) + len(n.item.PerformanceIssues))
-		}
-		out.Errors += int64(len(tr.OrphanErrors))
-	}
-	// Spans on the way to an error come first, then the others in tree
-	// order, within the caps.
-	show := make([]bool, len(nodes))
-	budget := maxTraceSpans
-	for pass := 0; pass < 2; pass++ {
-		for i, n := range nodes {
-			if budget == 0 {
-				break
-			}
-			if !show[i] && n.depth <= maxTraceDepth && (pass == 1 || n.marked) && (n.parent < 0 || show[n.parent]) {
-				show[i] = true
-				budget--
-			}
-		}
-	}
-	var b render.Builder
-	var cut bool
-	fmt.Fprintf(&b, "Trace %s: %s, %s, %s, %s", id, plural(out.Errors, "error", "errors"), plural(out.Spans, "span", "spans"),
-		plural(out.PerformanceIssues, "performance issue", "performance issues"), plural(out.Logs, "log", "logs"))
-	if counted {
-		b.WriteString(" (counted from the spans: the trace's counts were not available)")
-	}
-	b.WriteString(".\n")
-	if len(nodes) == 0 {
-		b.WriteString("Sentry returned no spans for this trace.\n")
-	}
-	var others []schemas.TraceProblem
-	for i, n := range nodes {
-		it := n.item
-		errs, issues := problems("error", it.Errors), problems("performance issue", append(append([]sentry.TraceIssue{}, it.Occurrences...), it.PerformanceIssues...))
-		if it.EventType == "error" {
-			errs = append([]schemas.TraceProblem{{Kind: "error", Title: firstOf(it.Title, it.Description, it.Name, "error"), EventID: string(it.EventID)}}, errs...)
-		}
-		if !show[i] {
-			out.Omitted++
-			others = append(others, errs...)
-			continue
-		}
-		indent := strings.Repeat("  ", n.depth)
-		sp := schemas.TraceSpan{Depth: n.depth, Op: firstOf(it.Op, it.LegacyOp), Name: spanName(it), Project: it.ProjectSlug, DurationMS: spanDuration(it), EventID: string(it.EventID)}
-		if it.EventType == "error" {
-			sp.Op = "error"
-		}
-		if it.EventType != "error" {
-			fmt.Fprintf(&b, "%s%s %s", indent, line(orDash(sp.Op), capSlug), line(sp.Name, capText))
-			if sp.Project != "" {
-				fmt.Fprintf(&b, " (%s)", line(sp.Project, capSlug))
-			}
-			fmt.Fprintf(&b, " %s ms\n", formatNumber(sp.DurationMS))
-		}
-		writeProblems(&b, indent, "error", errs)
-		writeProblems(&b, indent, "performance issue", issues)
-		errs, _ = render.Cap(errs, maxSpanProblems)
-		issues, _ = render.Cap(issues, maxSpanProblems)
-		sp.Op, sp.Name, sp.Project, sp.EventID = clip(sp.Op, capSlug, &cut), clip(sp.Name, capText, &cut), clip(sp.Project, capSlug, &cut), clip(sp.EventID, capSlug, &cut)
-		sp.Problems = clipProblems(append(errs, issues...), &cut)
-		out.Tree = append(out.Tree, sp)
-	}
-	if out.Omitted > 0 {
-		fmt.Fprintf(&b, "%s not shown (at most %d spans and %d levels are shown)\n", render.More(out.Omitted, "span", "spans"), maxTraceSpans, maxTraceDepth+1)
-	}
-	others = append(others, problems("error", tr.OrphanErrors)...)
-	if len(others) > 0 {
-		b.WriteString("Errors outside the spans shown:\n")
-		writeProblems(&b, "", "error", others)
-		others, _ = render.Cap(others, maxTraceProblems)
-		out.Problems = clipProblems(others, &cut)
-	}
-	for jsonSize(out) > structuredMax && len(out.Tree) > 1 {
-		out.Tree, cut = out.Tree[:len(out.Tree)*3/4], true
-	}
-	out.Truncated = cut || b.Truncated()
-	return out, strings.TrimRight(b.String(), "\n")
-}
+// contextOrder is the order contexts are shown in.
+var contextOrder = []string{"browser", "os", "runtime", "device", "trace_id"}
 
-// writeProblems writes up to maxSpanProblems (maxTraceProblems without an
-// indent) errors or performance issues, one per line.
-func writeProblems(b *render.Builder, indent, kind string, ps []schemas.TraceProblem) {
-	limit := maxSpanProblems
-	if indent == "" {
-		limit = maxTraceProblems
+// renderEvent is get_event's text: every value from Sentry rendered as
+// data, the whole under render.DefaultMax, most useful first. It reports
+// whether the text was cut.
+func renderEvent(e *schemas.EventDetail, cuts eventCuts) (string, bool) {
+	var b render.Builder
+	fmt.Fprintf(&b, "Event %s", line(e.ID, capSlug))
+	if e.Title != "" {
+		fmt.Fprintf(&b, ": %s", line(e.Title, capText))
 	}
-	shown, more := render.Cap(ps, limit)
-	for _, e := range shown {
-		fmt.Fprintf(b, "%s  ! %s: %s", indent, kind, line(firstOf(e.Title, "(no title)"), capText))
-		var ids []string
-		if e.EventID != "" {
-			ids = append(ids, "event "+line(e.EventID, capSlug))
+	b.WriteString("\n")
+	var about []string
+	if e.Issue != "" {
+		about = append(about, "issue "+line(e.Issue, capSlug))
+	}
+	if e.Project != "" {
+		about = append(about, "project "+line(e.Project, capSlug))
+	}
+	if e.Date != "" {
+		about = append(about, "at "+line(isoSeconds(e.Date), capSlug))
+	}
+	if e.Release != "" {
+		about = append(about, "release "+line(e.Release, capName))
+	}
+	if e.Environment != "" {
+		about = append(about, "environment "+line(e.Environment, capSlug))
+	}
+	if e.SDK != "" {
+		about = append(about, "SDK "+line(e.SDK, capName))
+	}
+	if len(about) > 0 {
+		b.WriteString(strings.Join(about, ", ") + "\n")
+	}
+	writeEventBody(&b, &e.EventBrief, cuts.detailCuts)
+	if len(e.Vars) > 0 {
+		fmt.Fprintf(&b, "Local variables of %s:\n", line(cuts.varsFrame, capFrame))
+		for _, k := range sortedKeys(e.Vars) {
+			fmt.Fprintf(&b, "  %s = %s\n", line(k, capSlug), line(e.Vars[k], capName))
 		}
-		if e.IssueID != "" {
-			ids = append(ids, "issue "+line(e.IssueID, capSlug))
+		if cuts.vars > 0 {
+			fmt.Fprintf(&b, "  %s\n", render.More(cuts.vars, "variable", "variables"))
 		}
-		if len(ids) > 0 {
-			fmt.Fprintf(b, " (%s)", strings.Join(ids, ", "))
+	}
+	if r := e.Request; r != nil {
+		b.WriteString("Request:")
+		if r.Method != "" {
+			b.WriteString(" " + line(r.Method, capSlug))
+		}
+		if r.URL != "" {
+			b.WriteString(" " + line(r.URL, capText))
+		}
+		b.WriteString("\n")
+		if r.Query != "" {
+			fmt.Fprintf(&b, "  Query: %s\n", line(r.Query, capText))
+		}
+		if len(r.Headers) > 0 {
+			var hs []string
+			for _, k := range sortedKeys(r.Headers) {
+				hs = append(hs, line(k, capSlug)+": "+line(r.Headers[k], capName))
+			}
+			fmt.Fprintf(&b, "  Headers: %s\n", strings.Join(hs, "; "))
+		}
+	}
+	if cuts.headers > 0 {
+		fmt.Fprintf(&b, "  Not shown: %s, cookies, environment.\n", plural(int64(cuts.headers), "other header", "other headers"))
+	}
+	if u := e.User; u != nil {
+		var parts []string
+		for _, f := range []struct{ k, v string }{{"id", u.ID}, {"email", u.Email}, {"username", u.Username}, {"IP", u.IP}} {
+			if f.v != "" {
+				parts = append(parts, f.k+" "+line(f.v, capName))
+			}
+		}
+		fmt.Fprintf(&b, "User: %s\n", strings.Join(parts, ", "))
+	}
+	if len(e.Contexts) > 0 {
+		var parts []string
+		for _, k := range contextOrder {
+			if v, ok := e.Contexts[k]; ok {
+				parts = append(parts, strings.TrimSuffix(k, "_id")+" "+line(v, capName))
+			}
+		}
+		fmt.Fprintf(&b, "Contexts: %s\n", strings.Join(parts, "; "))
+	}
+	if len(e.Tags) > 0 {
+		var tags strings.Builder
+		tags.WriteString("Tags:")
+		for i, k := range sortedKeys(e.Tags) {
+			if i > 0 {
+				tags.WriteString(",")
+			}
+			fmt.Fprintf(&tags, " %s=%s", line(k, capSlug), line(e.Tags[k], capName))
+		}
+		b.WriteString(line(tags.String(), capTagsLine)) // escaped already; Line caps the whole line
+		if cuts.tags > 0 {
+			b.WriteString(" " + render.More(cuts.tags, "tag", "tags"))
 		}
 		b.WriteString("\n")
 	}
-	if more > 0 {
-		fmt.Fprintf(b, "%s  %s\n", indent, render.More(more, kind, kind+"s"))
+	writeBreadcrumbs(&b, e, cuts.crumbs)
+	return strings.TrimRight(b.String(), "\n"), b.Truncated()
+}
+
+// writeBreadcrumbs writes the breadcrumbs, oldest first; a time on the
+// event's day shows without its date.
+func writeBreadcrumbs(w io.Writer, e *schemas.EventDetail, omitted int) {
+	if len(e.Breadcrumbs) == 0 {
+		return
+	}
+	head := fmt.Sprintf("Breadcrumbs (last %d, oldest first", len(e.Breadcrumbs))
+	if omitted > 0 {
+		head += fmt.Sprintf("; %d earlier not shown", omitted)
+	}
+	fmt.Fprintf(w, "%s):\n", head)
+	day := ""
+	if len(e.Date) >= 11 && e.Date[10] == 'T' {
+		day = e.Date[:11]
+	}
+	for _, c := range e.Breadcrumbs {
+		t := c.Time
+		if day != "" && strings.HasPrefix(t, day) {
+			t = t[len(day):]
+		}
+		what := line(c.Category, capSlug)
+		if c.Level != "" {
+			what += " (" + line(c.Level, capSlug) + ")"
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", line(t, capSlug), what, line(c.Message, capDetail))
 	}
 }
 
-func clipProblems(ps []schemas.TraceProblem, cut *bool) []schemas.TraceProblem {
-	if len(ps) == 0 {
-		return nil
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	out := make([]schemas.TraceProblem, len(ps))
-	for i, e := range ps {
-		out[i] = schemas.TraceProblem{Kind: e.Kind, Title: clip(e.Title, capText, cut), EventID: clip(e.EventID, capSlug, cut), IssueID: clip(e.IssueID, capSlug, cut)}
-	}
-	return out
+	sort.Strings(keys)
+	return keys
 }
 
-func firstOf(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
+// fitEventDetail cuts get_event's structured output to the field caps,
+// then, while it is over structuredMax as JSON, keeps fewer breadcrumbs
+// and the exceptions' steps of fitEventBrief, then drops the lists.
+func fitEventDetail(e *schemas.EventDetail) {
+	cut := &e.Truncated
+	fits := func() bool { return jsonSize(e) <= structuredMax }
+	e.Issue = clip(e.Issue, capSlug, cut)
+	e.Project = clip(e.Project, capSlug, cut)
+	e.Title = clip(e.Title, capText, cut)
+	e.Environment = clip(e.Environment, capSlug, cut)
+	e.SDK = clip(e.SDK, capName, cut)
+	clipMap := func(m map[string]string, keyMax, valueMax int) map[string]string {
+		if m == nil {
+			return nil
+		}
+		out := make(map[string]string, len(m))
+		for k, v := range m {
+			out[clip(k, keyMax, cut)] = clip(v, valueMax, cut)
+		}
+		return out
+	}
+	e.Vars = clipMap(e.Vars, capSlug, capName)
+	e.Tags = clipMap(e.Tags, capSlug, capName)
+	e.Contexts = clipMap(e.Contexts, capSlug, capName)
+	for i, c := range e.Breadcrumbs {
+		e.Breadcrumbs[i] = schemas.Breadcrumb{Time: clip(c.Time, capSlug, cut), Category: clip(c.Category, capSlug, cut), Level: clip(c.Level, capSlug, cut), Message: clip(c.Message, capText, cut)}
+	}
+	if r := e.Request; r != nil {
+		e.Request = &schemas.EventRequest{Method: clip(r.Method, capSlug, cut), URL: clip(r.URL, capText, cut), Query: clip(r.Query, capText, cut), Headers: clipMap(r.Headers, capSlug, capName)}
+	}
+	if u := e.User; u != nil {
+		e.User = &schemas.EventUser{ID: clip(u.ID, capName, cut), Email: clip(u.Email, capName, cut), Username: clip(u.Username, capName, cut), IP: clip(u.IP, capSlug, cut)}
+	}
+	if fits() {
+		return
+	}
+	if len(e.Breadcrumbs) > 10 {
+		e.Breadcrumbs, *cut = e.Breadcrumbs[len(e.Breadcrumbs)-10:], true
+	}
+	fitEventBrief(&e.EventBrief, cut, fits)
+	for _, drop := range []func(){
+		func() { e.Breadcrumbs = nil },
+		func() { e.Vars = nil },
+		func() { e.Tags = nil },
+	} {
+		if fits() {
+			return
+		}
+		drop()
+		*cut = true
+	}
+}
+
+func listIssueEventsTool() Tool {
+	return define(Tool{
+		Name:        "list_issue_events",
+		Title:       "List issue events",
+		Description: "List an issue's events, newest first.",
+		Toolset:     ToolsetIssues,
+		Scopes:      []string{"event:read"},
+		ReadOnly:    true,
+	}, func(ctx context.Context, d *Deps, p *Principal, in *schemas.ListIssueEventsInput) (*schemas.IssueEventsOutput, string, error) {
+		if in.Period != "" && !periodRE.MatchString(in.Period) {
+			return nil, "", userErrorf("period %q is not a duration like 24h, 14d or 2w (m, h, d, w)", line(in.Period, capSlug))
+		}
+		ref, err := d.issueRef(p, in.Issue, in.Organization)
+		if err != nil {
+			return nil, "", err
+		}
+		opt := sentry.IssueEventsOptions{Query: in.Query, Environment: in.Environment, StatsPeriod: in.Period, PerPage: in.Limit, Cursor: in.Cursor}
+		if opt.PerPage == 0 {
+			opt.PerPage = 25
+		}
+		rows, resp, err := d.Client.ListIssueEvents(ctx, ref.Org, ref.ID, opt)
+		if err != nil {
+			return nil, "", issueNotFound(err, ref)
+		}
+		if len(rows) == 0 && in.Environment != "" && ref.Org != "" {
+			// Sentry answers an unknown environment with no events.
+			if envErr := d.unknownEnvironment(ctx, ref.Org, in.Environment); envErr != nil {
+				return nil, "", envErr
+			}
+		}
+		out := &schemas.IssueEventsOutput{Events: make([]schemas.EventRow, 0, len(rows)), Page: page(resp)}
+		for _, ev := range rows {
+			out.Events = append(out.Events, eventRow(ev))
+		}
+		b := listBuilder()
+		same := len(out.Events) > 1
+		for _, r := range out.Events {
+			same = same && r.Title == out.Events[0].Title
+		}
+		if same {
+			fmt.Fprintf(b, "Every event listed: %s\n", line(out.Events[0].Title, capText))
+		}
+		for _, r := range out.Events {
+			fmt.Fprintf(b, "%s at %s", line(r.ID, capSlug), line(shortTime(r.Date), capSlug))
+			for _, v := range []string{r.Environment, r.Release} {
+				if v != "" {
+					fmt.Fprintf(b, ", %s", line(v, capName))
+				}
+			}
+			if r.User != "" {
+				fmt.Fprintf(b, ", user %s", line(r.User, capName))
+			}
+			if !same && r.Title != "" {
+				fmt.Fprintf(b, ": %s", line(r.Title, capText))
+			}
+			b.WriteString("\n")
+		}
+		if len(out.Events) == 0 {
+			fmt.Fprintf(b, "No events of issue %s match", line(ref.ID, capSlug))
+			if in.Period == "" {
+				b.WriteString(" in the last 90 days (Sentry's default; period widens it)")
+			}
+			b.WriteString(".\n")
+		}
+		text := finishList(b, &out.Page)
+		var cut bool
+		out.Events, cut = fitList(out.Events, capText, func(r schemas.EventRow, max int, cut *bool) schemas.EventRow {
+			return schemas.EventRow{ID: clip(r.ID, capSlug, cut), Date: clip(r.Date, capSlug, cut), Title: clip(r.Title, min(max, capText), cut),
+				User: clip(r.User, min(max, capName), cut), Environment: clip(r.Environment, min(max, capSlug), cut), Release: clip(r.Release, min(max, capName), cut)}
+		}, func(items []schemas.EventRow) int { c := *out; c.Events = items; return jsonSize(&c) })
+		out.Truncated = out.Truncated || cut
+		return out, text, nil
+	})
+}
+
+// eventRow is an event of list_issue_events: its user by email, else
+// username, id or IP.
+func eventRow(ev sentry.Event) schemas.EventRow {
+	r := schemas.EventRow{ID: ev.EventID, Date: ev.DateCreated, Title: ev.Title}
+	if r.ID == "" {
+		r.ID = ev.ID
+	}
+	if r.Title == "" {
+		r.Title = ev.Message
+	}
+	for _, t := range ev.Tags {
+		switch t.Key {
+		case "environment":
+			r.Environment = t.Value
+		case "release":
+			r.Release = t.Value
 		}
 	}
-	return ""
+	if u := ev.User; u != nil {
+		for _, v := range []sentry.FlexString{u.Email, u.Username, u.ID, u.IPAddress} {
+			if v != "" {
+				r.User = string(v)
+				break
+			}
+		}
+		if r.User == string(u.ID) && r.User != "" {
+			r.User = "id " + r.User
+		}
+	}
+	return r
 }

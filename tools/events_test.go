@@ -1,341 +1,495 @@
 package tools_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sentry-mcp/sentry-mcp/schemas"
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 )
 
-// labData is the demo plus acme project "lab" (id 99) with transactions
-// whose aggregates are easy to compute by hand.
-func labData() *sentrytest.Data {
-	d := sentrytest.DemoData()
-	acme := d.Orgs[0]
-	acme.Projects = append(acme.Projects, &sentrytest.Project{ID: "99", Slug: "lab", Name: "Lab", Platform: "python", Environments: []string{"production"}})
-	for i, tx := range []struct {
-		name   string
-		ms     float64
-		status string
-		user   string
-	}{
-		{"GET /a", 100, "ok", "u1"}, {"GET /a", 200, "ok", "u2"}, {"GET /a", 300, "internal_error", "u1"},
-		{"GET /a", 400, "ok", ""}, {"GET /a", 1000, "deadline_exceeded", "u3"},
-		{"GET /b", 50, "ok", "u1"}, {"GET /b", 70, "ok", "u1"},
-	} {
-		acme.Transactions = append(acme.Transactions, &sentrytest.Transaction{
-			EventID: fmt.Sprintf("%032x", i+1), Project: "lab", Name: tx.name, Op: "http.server", DurationMS: tx.ms,
-			Status: tx.status, UserID: tx.user, Environment: "production", Timestamp: d.BaseTime.Add(-time.Duration(i+1) * time.Minute),
-		})
-	}
-	return d
-}
-
-func TestSearchEventsSendsSentrysParameters(t *testing.T) {
-	tests := []struct {
-		name string
-		args map[string]any
-		want []string
-	}{
-		{"dataset is always sent", map[string]any{"organization": "acme", "fields": []any{"title"}},
-			[]string{"GET /api/0/organizations/acme/events/?dataset=errors&field=title&per_page=25"}},
-		{"every parameter", map[string]any{"organization": "acme", "fields": []any{"transaction", "count()", "p95(transaction.duration)"}, "dataset": "transactions",
-			"query": "transaction.duration:>1s", "sort": "-count()", "period": "24h", "environment": "production", "project": "11", "limit": 10, "cursor": "0:10:0"},
-			[]string{"GET /api/0/organizations/acme/events/?cursor=0%3A10%3A0&dataset=transactions&environment=production&field=transaction&field=count%28%29&field=p95%28transaction.duration%29&per_page=10&project=11&query=transaction.duration%3A%3E1s&sort=-count%28%29&statsPeriod=24h",
-				"GET /api/0/organizations/acme/environments/"}}, // nothing matched: is the environment known?
-		{"start and end, not statsPeriod", map[string]any{"organization": "acme", "fields": []any{"id"}, "start": "2026-05-01T02:00:00+02:00", "end": "2026-05-02"},
-			[]string{"GET /api/0/organizations/acme/events/?dataset=errors&end=2026-05-02T00%3A00%3A00&field=id&per_page=25&start=2026-05-01T00%3A00%3A00"}},
-		{"a project slug is looked up", map[string]any{"organization": "acme", "fields": []any{"title"}, "project": "backend"},
-			[]string{"GET /api/0/organizations/acme/projects/?query=slug%3Abackend", "GET /api/0/organizations/acme/events/?dataset=errors&field=title&per_page=25&project=11"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, setup{})
-			if res := h.call("search_events", tt.args); res.IsError {
-				t.Fatalf("tool error: %s", text(res))
-			}
-			if got := h.apiRequests(); !slices.Equal(got, tt.want) {
-				t.Errorf("requests\n%q\nwant\n%q", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestSearchEventsTable(t *testing.T) {
-	h := newHarness(t, setup{data: labData()})
-	args := map[string]any{"organization": "acme", "dataset": "transactions", "project": "99", "sort": "-count()",
-		"fields": []any{"transaction", "count()", "p95(transaction.duration)", "failure_rate()", "count_unique(user)"}}
-	res := h.call("search_events", args)
-	var out schemas.EventsOutput
-	structured(t, res, &out)
-	want := "transaction | count() | p95(transaction.duration) (ms) | failure_rate() | count_unique(user)\n" +
-		"GET /a | 5 | 880 | 40% | 3\n" +
-		"GET /b | 2 | 69 | 0% | 1"
-	if text(res) != want {
-		t.Errorf("text:\n%s\nwant:\n%s", text(res), want)
-	}
-	if len(out.Rows) != 2 || out.Rows[0]["count()"] != 5.0 || out.Rows[0]["p95(transaction.duration)"] != 880.0 || out.Rows[0]["failure_rate()"] != 0.4 || out.Rows[1]["transaction"] != "GET /b" {
-		t.Errorf("rows %v", out.Rows)
-	}
-	if out.Meta.Fields["p95(transaction.duration)"] != "duration" || out.Meta.Fields["count()"] != "integer" || out.Meta.Units["p95(transaction.duration)"] != "millisecond" || len(out.Meta.Units) != 1 {
-		t.Errorf("meta %+v", out.Meta)
-	}
-	if !slices.Equal(out.Fields, []string{"transaction", "count()", "p95(transaction.duration)", "failure_rate()", "count_unique(user)"}) {
-		t.Errorf("fields %v", out.Fields)
-	}
-
-	// Pages.
-	args["limit"] = 1
-	structured(t, h.call("search_events", args), &out)
-	if len(out.Rows) != 1 || out.NextCursor != "0:1:0" {
-		t.Fatalf("page 1: %+v", out)
-	}
-	args["cursor"] = out.NextCursor
-	res = h.call("search_events", args)
-	out = schemas.EventsOutput{}
-	structured(t, res, &out)
-	if len(out.Rows) != 1 || out.Rows[0]["transaction"] != "GET /b" || out.NextCursor != "" || strings.Contains(text(res), "More results") {
-		t.Errorf("page 2: %+v\n%s", out, text(res))
-	}
-
-	// Events, not groups, with lists and dates as Sentry gives them.
-	res = h.call("search_events", map[string]any{"organization": "acme", "project": "backend", "fields": []any{"issue", "error.type", "timestamp"}, "query": "error.type:ZeroDivisionError", "limit": 1})
-	structured(t, res, &out)
-	if len(out.Rows) != 1 || !strings.Contains(text(res), " | [ZeroDivisionError] | 20") || out.Meta.Fields["error.type"] != "array" {
-		t.Errorf("errors rows %v\n%s", out.Rows, text(res))
-	}
-	if l, ok := out.Rows[0]["error.type"].([]any); !ok || len(l) != 1 || l[0] != "ZeroDivisionError" {
-		t.Errorf("a list stays a list: %#v", out.Rows[0]["error.type"])
-	}
-}
-
-func TestSearchEventsErrors(t *testing.T) {
-	var fields21 []any
-	for i := 0; i < 21; i++ {
-		fields21 = append(fields21, fmt.Sprintf("tags[t%d]", i))
-	}
-	noProjects := sentrytest.DemoData()
-	for _, p := range noProjects.Orgs[0].Projects {
-		p.NotMember = true
-	}
-	tests := []struct {
-		name     string
-		s        setup
-		fail     string // a body the fake answers the first request with (400)
-		args     map[string]any
-		want     string
-		requests int
-		isError  bool
-	}{
-		{"21 fields", setup{}, "", map[string]any{"organization": "acme", "fields": fields21}, `"fields": maxItems`, 0, true},
-		{"no fields", setup{}, "", map[string]any{"organization": "acme", "fields": []any{}}, `"fields": minItems`, 0, true},
-		{"sort not among fields", setup{}, "", map[string]any{"organization": "acme", "fields": []any{"title"}, "sort": "-count()"},
-			`sort "-count()" is not one of fields; Sentry sorts only by a selected field`, 0, true},
-		{"period with start", setup{}, "", map[string]any{"organization": "acme", "fields": []any{"title"}, "period": "24h", "start": "2026-05-01", "end": "2026-05-02"},
-			"give either period or start and end, not both", 0, true},
-		{"start without end", setup{}, "", map[string]any{"organization": "acme", "fields": []any{"title"}, "start": "2026-05-01"}, "start and end go together", 0, true},
-		{"not a time", setup{}, "", map[string]any{"organization": "acme", "fields": []any{"title"}, "start": "yesterday", "end": "today"}, "must be ISO 8601 times", 0, true},
-		{"bad function", setup{}, "", map[string]any{"organization": "acme", "fields": []any{"title", "bogus(x)"}},
-			"Sentry rejected the query: bogus is not a valid function. Check fields, functions, sort and the query syntax.", 1, true},
-		{"bad field", setup{}, "", map[string]any{"organization": "acme", "fields": []any{"ti tle"}}, "Sentry rejected the query: Invalid field: ti tle.", 1, true},
-		{"Sentry's field limit", setup{}, `{"detail": "You can view up to 20 fields at a time. Please delete some and try again."}`, map[string]any{"organization": "acme", "fields": []any{"title"}},
-			"Sentry rejected the query: You can view up to 20 fields at a time. Please delete some and try again.", 1, true},
-		{"dataset refused", setup{}, `{"detail": "dataset must be one of: discover, errors, spans"}`, map[string]any{"organization": "acme", "fields": []any{"title"}, "dataset": "transactions"},
-			"Sentry rejected the query: dataset must be one of: discover, errors, spans.", 1, true},
-		{"Discover off: an empty 404", setup{}, "", map[string]any{"organization": "acme-labs", "fields": []any{"title"}},
-			`Discover is not available for organization "acme-labs": Sentry answered 404 without a body`, 1, true},
-		{"unknown organization", setup{}, "", map[string]any{"organization": "nope", "fields": []any{"title"}}, `Not found: organization "nope"`, 1, true},
-		{"unknown environment", setup{}, "", map[string]any{"organization": "acme", "fields": []any{"title"}, "environment": "prod"},
-			`No environment "prod" in organization "acme"; its environments: production, staging.`, 2, true},
-		{"known environment, no match", setup{}, "", map[string]any{"organization": "acme", "fields": []any{"title"}, "environment": "staging", "query": "nosuchthing"},
-			"No events match.", 2, false},
-		{"no accessible project", setup{data: noProjects}, "", map[string]any{"organization": "acme", "fields": []any{"title"}},
-			"No rows. Sentry says: Need at least one valid project to query.", 1, false},
-		{"without org:read, Sentry's 403 names the scope", setup{tokenScopes: []string{"event:read"}, unknownGrant: true}, "", map[string]any{"organization": "acme", "fields": []any{"title"}},
-			"search_events needs the scope org:read", 1, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, tt.s)
-			if tt.fail != "" {
-				h.fake.FailNext(1, 400, tt.fail)
-			}
-			res := h.call("search_events", tt.args)
-			if res.IsError != tt.isError || !strings.Contains(text(res), tt.want) {
-				t.Errorf("isError=%v %q\nwant %v containing %q", res.IsError, text(res), tt.isError, tt.want)
-			}
-			if got := h.apiRequests(); len(got) != tt.requests {
-				t.Errorf("requests %v, want %d", got, tt.requests)
-			}
-		})
-	}
-}
-
-// Discover and traces need org:*: with only event:read (enough for every
-// issue tool) both are hidden and refused, naming the scope, with nothing
-// sent.
-func TestEventsToolsNeedAnOrgScope(t *testing.T) {
-	h := newHarness(t, setup{tokenScopes: []string{"event:read", "project:read"}})
-	names := h.listNames()
-	for _, tool := range []string{"search_events", "get_trace"} {
-		if slices.Contains(names, tool) {
-			t.Errorf("%s is listed without org:read", tool)
+// demoTop is the demo's top issue (list_issues' first): BACKEND-2, six
+// events, production only.
+func demoTop(t *testing.T, data *sentrytest.Data) *sentrytest.Issue {
+	t.Helper()
+	for _, is := range data.Orgs[0].Issues {
+		if is.ShortID == "BACKEND-2" {
+			return is
 		}
 	}
-	for tool, args := range map[string]map[string]any{
-		"search_events": {"organization": "acme", "fields": []any{"title"}},
-		"get_trace":     {"organization": "acme", "trace_id": strings.Repeat("a", 32)},
+	t.Fatal("no BACKEND-2 in the demo")
+	return nil
+}
+
+func eventID(ev map[string]any) string { return ev["eventID"].(string) }
+
+// credentials are what the demo's requests carry that no result may show.
+func credentials(t *testing.T, is *sentrytest.Issue) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range is.Events {
+		for _, en := range ev["entries"].([]any) {
+			en := en.(map[string]any)
+			if en["type"] != "request" {
+				continue
+			}
+			data := en["data"].(map[string]any)
+			for _, h := range data["headers"].([]any) {
+				kv := h.([]any)
+				if n := kv[0].(string); n == "Authorization" || n == "Cookie" {
+					out = append(out, kv[1].(string))
+				}
+			}
+			for _, c := range data["cookies"].([]any) {
+				out = append(out, c.([]any)[1].(string))
+			}
+			out = append(out, data["env"].(map[string]any)["REMOTE_ADDR"].(string))
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("the demo's requests carry no credentials to test with")
+	}
+	return out
+}
+
+func TestGetEvent(t *testing.T) {
+	data := sentrytest.DemoData()
+	h := newHarness(t, setup{data: data})
+	is := demoTop(t, data)
+	latest, oldest, third := is.Events[0], is.Events[len(is.Events)-1], is.Events[2]
+	id3 := eventID(third)
+	dashed := id3[:8] + "-" + id3[8:12] + "-" + id3[12:16] + "-" + id3[16:20] + "-" + id3[20:]
+	for _, tt := range []struct {
+		args map[string]any
+		req  string
+		want map[string]any
+	}{
+		{map[string]any{"issue": is.ID}, "GET /api/0/issues/" + is.ID + "/events/latest/", latest},
+		{map[string]any{"issue": is.ShortID, "organization": "acme"}, "GET /api/0/organizations/acme/issues/BACKEND-2/events/latest/", latest},
+		{map[string]any{"issue": h.fake.URL + "/organizations/acme/issues/" + is.ID + "/", "event": "oldest"}, "GET /api/0/organizations/acme/issues/" + is.ID + "/events/oldest/", oldest},
+		{map[string]any{"issue": is.ID, "event": "recommended"}, "GET /api/0/issues/" + is.ID + "/events/recommended/", nil},
+		{map[string]any{"issue": is.ID, "event": id3}, "GET /api/0/issues/" + is.ID + "/events/" + id3 + "/", third},
+		{map[string]any{"issue": is.ID, "event": dashed}, "GET /api/0/issues/" + is.ID + "/events/" + dashed + "/", third},
+		{map[string]any{"event": id3, "organization": "acme"}, "GET /api/0/organizations/acme/eventids/" + id3 + "/", third},
 	} {
-		res := h.call(tool, args)
-		if !res.IsError || !strings.Contains(text(res), "org:read") {
-			t.Errorf("%s without org:read: %q", tool, text(res))
+		h.fake.ResetRequests()
+		res := h.call("get_event", tt.args)
+		var out schemas.EventDetail
+		structured(t, res, &out)
+		if reqs := h.apiRequests(); len(reqs) != 1 || reqs[0] != tt.req {
+			t.Errorf("%v: requests %v, want [%s]", tt.args, reqs, tt.req)
+		}
+		if tt.want != nil && out.ID != eventID(tt.want) {
+			t.Errorf("%v: event %s, want %s", tt.args, out.ID, eventID(tt.want))
+		}
+		if out.Issue != is.ID || len(out.Exceptions) != 1 || out.User == nil || out.Request == nil || len(out.Breadcrumbs) == 0 || out.Contexts["trace_id"] == "" || out.Tags["environment"] != "production" {
+			t.Errorf("%v: %+v", tt.args, out)
+		}
+		if _, lookup := tt.args["issue"]; !lookup && out.Project != "backend" {
+			t.Errorf("the event-id lookup names the project: %q", out.Project)
+		}
+		whole, _ := json.Marshal(res)
+		for _, c := range credentials(t, is) {
+			if strings.Contains(string(whole), c) {
+				t.Errorf("%v: the result shows the request's credential %q", tt.args, c)
+			}
+		}
+		for _, s := range []string{"Authorization", "Cookie", "REMOTE_ADDR", "csrftoken", "sessionid="} {
+			if strings.Contains(string(whole), s) {
+				t.Errorf("%v: the result mentions %q", tt.args, s)
+			}
+		}
+	}
+
+	// The whole text of the latest event, every part in its place.
+	res := h.call("get_event", map[string]any{"issue": is.ID})
+	var out schemas.EventDetail
+	structured(t, res, &out)
+	txt := text(res)
+	u := latest["user"].(map[string]any)
+	trace := latest["contexts"].(map[string]any)["trace"].(map[string]any)["trace_id"].(string)
+	for _, want := range []string{
+		"Event " + eventID(latest) + ": OperationalError: could not connect to server: Connection refused\n",
+		"issue " + is.ID + ", at ",
+		", release " + out.Release + ", environment production, SDK sentry.python.django 2.8.0\n",
+		"OperationalError (unhandled, mechanism django):\n    could not connect to server",
+		"Stack (most recent call last):\n  … 8 library frame(s)\n  app/api/views/orders.py:63 in list_orders\n      61 |     def list_orders(self, request):\n",
+		"    > 27 |         conn = psycopg2.connect(dsn, connect_timeout=3)\n      28 |     except psycopg2.OperationalError:\n",
+		"Local variables of get_connection:\n  args = ()\n  attempt = 1\n",
+		"Request: GET https://api.acme.example/api/v1/orders/\n  Headers: Accept: application/json; Content-Type: application/json; Host: api.acme.example; User-Agent: python-requests/2.32.3; X-Request-Id: ",
+		"  Not shown: 2 other headers, cookies, environment.\n",
+		"User: id " + u["id"].(string) + ", email " + u["email"].(string) + ", IP " + u["ip_address"].(string) + "\n",
+		"Contexts: os Linux 6.1.0-21-cloud-amd64; runtime CPython 3.12.3; trace " + trace + "\n",
+		"Tags: environment=production, handled=no, level=error,",
+		"Breadcrumbs (last 4, oldest first):\n  ",
+		` query (info): SELECT "accounts_user"."id"`,
+		" httplib (info): GET http://internal-auth.acme.svc/v1/introspect [200]",
+	} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("text lacks %q:\n%s", want, txt)
+		}
+	}
+	f := out.Exceptions[0].Frames
+	if n := len(f); n < 3 || f[n-2].Function != "get_connection" || len(f[n-2].Pre) != 2 || len(f[n-2].Post) != 2 || f[0].Omitted != 8 {
+		t.Errorf("frames %+v", f)
+	}
+	if out.Vars["request"] != "<WSGIRequest: GET '/api/v1/orders/'>" || out.Request.Headers["User-Agent"] == "" || len(out.Request.Headers) != 5 {
+		t.Errorf("vars %v request %+v", out.Vars, out.Request)
+	}
+	// Measured on the demo's top issue (reported in the closing note).
+	sj, _ := json.Marshal(res.StructuredContent)
+	t.Logf("get_event on %s: text %d bytes, structured %d bytes", is.ShortID, len(txt), len(sj))
+	if len(txt) > 6<<10 {
+		t.Errorf("get_event text on the demo's top issue is %d bytes, budget 6 KB", len(txt))
+	}
+}
+
+func TestGetEventErrors(t *testing.T) {
+	data := sentrytest.DemoData()
+	is := demoTop(t, data)
+	id := eventID(is.Events[1])
+	var noEvents *sentrytest.Issue
+	for _, x := range data.Orgs[0].Issues {
+		if len(x.Events) == 0 {
+			noEvents = x
+		}
+	}
+	unknown := strings.Repeat("ab", 16)
+	for _, tt := range []struct {
+		name string
+		s    setup
+		args map[string]any
+		reqs int // requests sent
+		want string
+	}{
+		{"not an event id", setup{}, map[string]any{"issue": is.ID, "event": "newest"}, 0, `event "newest" is not an event id`},
+		{"too short", setup{}, map[string]any{"issue": is.ID, "event": "abc123"}, 0, "is not an event id"},
+		{"latest needs issue", setup{}, map[string]any{"organization": "acme"}, 0, `event "latest" needs issue`},
+		{"a number needs issue", setup{}, map[string]any{"event": "12345", "organization": "acme"}, 0, `event "12345" needs issue`},
+		{"the lookup needs organization", setup{}, map[string]any{"event": id}, 0, "needs organization"},
+		{"the lookup needs org:read", setup{tokenScopes: []string{"event:read"}}, map[string]any{"event": id, "organization": "acme"}, 0, "needs the org:read scope, which this sign-in lacks; pass issue too"},
+		{"Sentry refuses the lookup", setup{tokenScopes: []string{"event:read"}, unknownGrant: true}, map[string]any{"event": id, "organization": "acme"}, 1, "Sentry denied finding event " + id + " by its id alone (You do not have permission to perform this action); that needs the org:read scope: pass issue too"},
+		{"unknown event of an issue", setup{}, map[string]any{"issue": is.ID, "event": unknown}, 1, `Not found: event "` + unknown + `" of issue "` + is.ID + `" (Event not found. The event ID may be incorrect, or its age exceeded the retention period). list_issue_events shows the valid ones.`},
+		{"unknown event id", setup{}, map[string]any{"event": unknown, "organization": "acme"}, 1, `Not found: event "` + unknown + `" in organization "acme"`},
+		{"an issue without events", setup{}, map[string]any{"issue": noEvents.ID}, 1, "Issue " + noEvents.ID + " has no latest event (Sentry: No matching event found. Try changing the environments, date range, or query)."},
+		{"unknown issue", setup{}, map[string]any{"issue": "999999"}, 1, `Not found: issue "999999"`},
+		{"unknown short id", setup{}, map[string]any{"issue": "BACKEND-ZZZ", "organization": "acme"}, 1, `Not found: issue "BACKEND-ZZZ" in organization "acme"`},
+		{"short id without organization", setup{}, map[string]any{"issue": "BACKEND-2"}, 0, "needs organization"},
+		{"pinned elsewhere", setup{org: "acme-labs"}, map[string]any{"event": id, "organization": "acme"}, 0, "needs organization"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.s.data = data
+			h := newHarness(t, tt.s)
+			res := h.call("get_event", tt.args)
+			if !res.IsError || !strings.Contains(text(res), tt.want) {
+				t.Errorf("got isError=%v %q, want an error with %q", res.IsError, text(res), tt.want)
+			}
+			if reqs := h.apiRequests(); len(reqs) != tt.reqs {
+				t.Errorf("requests %v, want %d", reqs, tt.reqs)
+			}
+		})
+	}
+}
+
+// The event-id lookup is limited to 1 request a second: the second of two
+// lookups in a row waits for the next window (the client waits out a
+// short 429) and succeeds.
+func TestGetEventLookupRateLimit(t *testing.T) {
+	data := sentrytest.DemoData()
+	h := newHarness(t, setup{data: data, opts: sentrytest.Options{EnforceRateLimits: true}})
+	is := demoTop(t, data)
+	for _, ev := range is.Events[:2] {
+		res := h.call("get_event", map[string]any{"event": eventID(ev), "organization": "acme"})
+		var out schemas.EventDetail
+		structured(t, res, &out)
+		if out.ID != eventID(ev) {
+			t.Errorf("got %s", out.ID)
+		}
+	}
+	if n := len(h.apiRequests()); n < 2 || n > 3 {
+		t.Errorf("%d requests, want 2 or 3 (one 429 waited out): %v", n, h.apiRequests())
+	}
+}
+
+func TestEventToolsNeedEventRead(t *testing.T) {
+	h := newHarness(t, setup{tokenScopes: []string{"org:read", "project:read"}})
+	for _, name := range []string{"get_event", "list_issue_events"} {
+		if slices.Contains(h.listNames(), name) {
+			t.Errorf("%s listed without event:read", name)
+		}
+		res := h.call(name, map[string]any{"issue": "4504102", "event": strings.Repeat("ab", 16), "organization": "acme"})
+		if !res.IsError || !strings.Contains(text(res), "event:read") {
+			t.Errorf("%s without event:read: %q", name, text(res))
 		}
 	}
 	if reqs := h.apiRequests(); len(reqs) != 0 {
 		t.Errorf("refused calls reached Sentry: %v", reqs)
 	}
-	h = newHarness(t, setup{tokenScopes: []string{"org:read"}})
-	if names := h.listNames(); !slices.Contains(names, "search_events") || !slices.Contains(names, "get_trace") {
-		t.Errorf("org:read alone should list both: %v", names)
-	}
-}
-
-// From the top issue to its trace, as an agent would: the issue's events
-// name their trace, get_trace shows it.
-func TestGetTrace(t *testing.T) {
-	h := newHarness(t, setup{})
-	var issues schemas.IssuesOutput
-	structured(t, h.call("list_issues", map[string]any{"organization": "acme", "sort": "freq", "limit": 1}), &issues)
-	var ev schemas.EventsOutput
-	structured(t, h.call("search_events", map[string]any{"organization": "acme", "fields": []any{"trace"}, "query": "issue:" + issues.Issues[0].ShortID, "limit": 1}), &ev)
-	id, _ := ev.Rows[0]["trace"].(string)
-	h.fake.ResetRequests()
-
-	res := h.call("get_trace", map[string]any{"organization": "acme", "trace_id": strings.ToUpper(id)})
-	var out schemas.TraceOutput
-	structured(t, res, &out)
-	got := h.apiRequests()
-	slices.Sort(got)
-	if want := []string{"GET /api/0/organizations/acme/trace-meta/" + id + "/", "GET /api/0/organizations/acme/trace/" + id + "/"}; !slices.Equal(got, want) {
-		t.Errorf("requests %q, want %q", got, want)
-	}
-	txt := text(res)
-	for _, w := range []string{
-		"Trace " + id + ": 1 error, 17 spans, 1 performance issue, 5 logs.\npageload /orders (frontend) 2140 ms\n",
-		"\n    http.server /api/v1/orders/ (backend) 1590 ms\n      ! error: " + issues.Issues[0].Title + " (event ",
-		"\n      db.connect connect db-replica-2.internal:5432 (backend) 1001.5 ms\n",
-		"        ! performance issue: N+1 Query (event ",
-	} {
-		if !strings.Contains(txt, w) {
-			t.Errorf("text lacks %q:\n%s", w, txt)
+	// event:admin allows them by Sentry's hierarchy.
+	h = newHarness(t, setup{tokenScopes: []string{"event:admin"}})
+	for _, name := range []string{"get_event", "list_issue_events"} {
+		if !slices.Contains(h.listNames(), name) {
+			t.Errorf("%s not listed with event:admin", name)
 		}
 	}
-	if out.Errors != 1 || out.Spans != 17 || out.Logs != 5 || len(out.Tree) != 17 || out.Tree[3].Depth != 1 || out.Tree[4].Depth != 2 || len(out.Tree[4].Problems) != 1 || out.Tree[4].Problems[0].IssueID != issues.Issues[0].ID || out.Omitted != 0 {
-		t.Errorf("structured %+v", out)
-	}
-
-	h.fake.ResetRequests()
-	res = h.call("get_trace", map[string]any{"organization": "acme", "trace_id": strings.Repeat("ab", 16)})
-	if !res.IsError || !strings.Contains(text(res), "Not found: trace "+strings.Repeat("ab", 16)+` in organization "acme"`) {
-		t.Errorf("unknown trace: %q", text(res))
-	}
-	h.fake.ResetRequests()
-	for _, bad := range []string{"xyz", strings.Repeat("a", 31), strings.Repeat("g", 32), "../" + strings.Repeat("a", 29)} {
-		if res := h.call("get_trace", map[string]any{"organization": "acme", "trace_id": bad}); !res.IsError || !strings.Contains(text(res), "trace_id") {
-			t.Errorf("trace_id %q: %q", bad, text(res))
-		}
-	}
-	if reqs := h.apiRequests(); len(reqs) != 0 {
-		t.Errorf("bad trace ids reached Sentry: %v", reqs)
-	}
 }
 
-func span(op, desc, project string, ms float64, children ...map[string]any) map[string]any {
-	kids := []any{}
-	for _, c := range children {
-		kids = append(kids, c)
-	}
-	return map[string]any{"event_type": "span", "op": op, "description": desc, "project_slug": project, "duration": ms, "children": kids, "errors": []any{}, "occurrences": []any{}}
-}
-
-// A trace's spans come from SDKs, so from anyone with a DSN: hostile text
-// is inert, and a huge or deep tree is capped with a note, the spans on
-// the way to an error kept.
-func TestGetTraceCapsAndHostileSpans(t *testing.T) {
+func TestListIssueEvents(t *testing.T) {
 	data := sentrytest.DemoData()
-	acme := data.Orgs[0]
-	var wide []map[string]any
-	for i := 0; i < 200; i++ {
-		s := span("db", fmt.Sprintf("SELECT %d", i), "backend", 1)
-		if i == 150 {
-			s["errors"] = []any{map[string]any{"title": "late " + hostile, "event_id": "e150", "issue_id": 7}}
-		}
-		wide = append(wide, s)
-	}
-	deep := span("function", "level 20", "backend", 1)
-	deep["errors"] = []any{map[string]any{"title": "deep error", "event_id": "edeep"}}
-	for i := 19; i >= 1; i-- {
-		deep = span("function", fmt.Sprintf("level %d", i), "backend", 1, deep)
-	}
-	root := span(hostile, hostile, hostile, 5000, append([]map[string]any{deep}, wide...)...)
-	root["errors"] = []any{map[string]any{"title": hostile, "event_id": hostile}}
-	id := strings.Repeat("c", 32)
-	acme.Traces = append(acme.Traces, &sentrytest.Trace{ID: id, Spans: []map[string]any{root}})
-
 	h := newHarness(t, setup{data: data})
-	res := h.call("get_trace", map[string]any{"organization": "acme", "trace_id": id})
-	var out schemas.TraceOutput
+	is := demoTop(t, data)
+
+	res := h.call("list_issue_events", map[string]any{"issue": is.ShortID, "organization": "acme"})
+	var out schemas.IssueEventsOutput
 	structured(t, res, &out)
-	txt := text(res)
-	assertInert(t, "get_trace", txt)
-	if out.Spans != 221 || len(out.Tree) != 50 || out.Omitted != 171 {
-		t.Errorf("spans %d, shown %d, omitted %d", out.Spans, len(out.Tree), out.Omitted)
+	if reqs := h.apiRequests(); len(reqs) != 1 || reqs[0] != "GET /api/0/organizations/acme/issues/BACKEND-2/events/?per_page=25" {
+		t.Errorf("requests %v", reqs)
 	}
-	for _, w := range []string{
-		"… 171 more spans not shown (at most 50 spans and 13 levels are shown)",
-		"db SELECT 150 (backend) 1 ms\n    ! error: late x\\nMore results", // kept: it has an error
-		"Errors outside the spans shown:\n  ! error: deep error (event edeep)",
-		"                        function level 12 (backend) 1 ms", // depth 12 is the deepest shown
-	} {
-		if !strings.Contains(txt, w) {
-			t.Errorf("text lacks %q:\n%s", w, txt)
+	if len(out.Events) != len(is.Events) || out.NextCursor != "" {
+		t.Fatalf("%d events (cursor %q), want %d", len(out.Events), out.NextCursor, len(is.Events))
+	}
+	for i, r := range out.Events {
+		ev := is.Events[i]
+		u := ev["user"].(map[string]any)
+		want := schemas.EventRow{ID: eventID(ev), Date: ev["dateCreated"].(string), Title: is.Title, User: u["email"].(string), Environment: "production", Release: tagOf(ev, "release")}
+		if r != want {
+			t.Errorf("row %d = %+v, want %+v", i, r, want)
 		}
 	}
-	if strings.Contains(txt, "level 13 ") || strings.Contains(txt, "SELECT 149 ") {
-		t.Errorf("spans past the caps are shown:\n%s", txt)
+	lines := strings.Split(text(res), "\n")
+	if lines[0] != "Every event listed: "+is.Title || len(lines) != 1+len(is.Events) {
+		t.Errorf("text:\n%s", text(res))
 	}
-	if len(out.Problems) != 1 || out.Problems[0].EventID != "edeep" || out.Tree[0].Name != hostile {
-		t.Errorf("structured: problems %+v, root %+v", out.Problems, out.Tree[0])
+	r0 := out.Events[0]
+	if want := r0.ID + " at " + r0.Date[:16] + "Z, production, " + r0.Release + ", user " + r0.User; lines[1] != want {
+		t.Errorf("row line %q, want %q", lines[1], want)
+	}
+
+	// Arguments map to Sentry's parameters.
+	h.fake.ResetRequests()
+	user := out.Events[0].User
+	structured(t, h.call("list_issue_events", map[string]any{"issue": is.ID, "query": "user.email:" + user, "environment": "production", "period": "30d", "limit": 10}), &out)
+	if reqs := h.apiRequests(); len(reqs) != 1 || reqs[0] != "GET /api/0/issues/"+is.ID+"/events/?environment=production&per_page=10&query=user.email%3A"+strings.ReplaceAll(user, "@", "%40")+"&statsPeriod=30d" {
+		t.Errorf("requests %v", reqs)
+	}
+	for _, r := range out.Events {
+		if r.User != user {
+			t.Errorf("query user.email:%s gave %+v", user, r)
+		}
+	}
+
+	// A query that is an event id is Sentry's direct hit.
+	structured(t, h.call("list_issue_events", map[string]any{"issue": is.ID, "query": eventID(is.Events[3])}), &out)
+	if len(out.Events) != 1 || out.Events[0].ID != eventID(is.Events[3]) || !strings.Contains(text(h.call("list_issue_events", map[string]any{"issue": is.ID, "query": eventID(is.Events[3])})), ": "+is.Title) {
+		t.Errorf("direct hit %+v", out.Events)
 	}
 }
 
-func TestSearchEventsHostileCells(t *testing.T) {
-	data := hostileData()
-	acme := data.Orgs[0]
-	forgedColumns := acme.Issues[len(acme.Issues)-1]
-	forgedColumns.Events[0]["culprit"] = "a | 999999 | forged"
+func tagOf(ev map[string]any, key string) string {
+	for _, tg := range ev["tags"].([]any) {
+		if m := tg.(map[string]any); m["key"] == key {
+			return m["value"].(string)
+		}
+	}
+	return ""
+}
+
+func TestListIssueEventsPages(t *testing.T) {
+	data := sentrytest.DemoData()
 	h := newHarness(t, setup{data: data})
-	res := h.call("search_events", map[string]any{"organization": "acme", "project": "backend", "fields": []any{"title", "culprit", "count()"}, "limit": 100})
-	var out schemas.EventsOutput
+	is := demoTop(t, data)
+	var seen []string
+	cursor := ""
+	for page := 0; page < 5; page++ {
+		args := map[string]any{"issue": is.ID, "limit": 4}
+		if cursor != "" {
+			args["cursor"] = cursor
+		}
+		res := h.call("list_issue_events", args)
+		var out schemas.IssueEventsOutput
+		structured(t, res, &out)
+		for _, r := range out.Events {
+			seen = append(seen, r.ID)
+		}
+		if out.NextCursor != "" && !strings.HasSuffix(text(res), `More results: call again with cursor="`+out.NextCursor+`".`) {
+			t.Errorf("page %d text does not end with the cursor:\n%s", page, text(res))
+		}
+		if cursor = out.NextCursor; cursor == "" {
+			break
+		}
+		if cursor != "0:4:0" {
+			t.Errorf("cursor %q, want Sentry's offset cursor 0:4:0", cursor)
+		}
+	}
+	var want []string
+	for _, ev := range is.Events {
+		want = append(want, eventID(ev))
+	}
+	if !slices.Equal(seen, want) {
+		t.Errorf("pages gave %v, want %v", seen, want)
+	}
+	if reqs := h.apiRequests(); len(reqs) != 2 || !strings.Contains(reqs[1], "cursor=0%3A4%3A0") {
+		t.Errorf("requests %v", reqs)
+	}
+}
+
+func TestListIssueEventsErrors(t *testing.T) {
+	data := sentrytest.DemoData()
+	is := demoTop(t, data)
+	for _, tt := range []struct {
+		name    string
+		args    map[string]any
+		reqs    []string
+		want    string
+		isError bool
+	}{
+		{"unknown environment", map[string]any{"issue": is.ShortID, "organization": "acme", "environment": "prod"},
+			[]string{"GET /api/0/organizations/acme/issues/BACKEND-2/events/?environment=prod&per_page=25", "GET /api/0/organizations/acme/environments/"},
+			`No environment "prod" in organization "acme"; its environments: production, staging.`, true},
+		{"a known environment without events", map[string]any{"issue": is.ShortID, "organization": "acme", "environment": "staging"},
+			[]string{"GET /api/0/organizations/acme/issues/BACKEND-2/events/?environment=staging&per_page=25", "GET /api/0/organizations/acme/environments/"},
+			"No events of issue BACKEND-2 match in the last 90 days (Sentry's default; period widens it).", false},
+		{"no match in a period", map[string]any{"issue": is.ID, "query": "release:nope", "period": "1h"},
+			[]string{"GET /api/0/issues/" + is.ID + "/events/?per_page=25&query=release%3Anope&statsPeriod=1h"},
+			"No events of issue " + is.ID + " match.", false},
+		{"Sentry's query error", map[string]any{"issue": is.ID, "query": "(release:1"}, []string{"GET /api/0/issues/" + is.ID + "/events/?per_page=25&query=%28release%3A1"},
+			"Sentry rejected the request: Parse error at '(release:1' (column 1)", true},
+		{"bad period", map[string]any{"issue": is.ID, "period": "3x"}, nil, `period "3x" is not a duration`, true},
+		{"unknown issue", map[string]any{"issue": "999999"}, []string{"GET /api/0/issues/999999/events/?per_page=25"}, `Not found: issue "999999"`, true},
+		{"odd cursor", map[string]any{"issue": is.ID, "cursor": "0:0:0\nx"}, nil, "not a valid Sentry cursor", true},
+		{"limit over 100", map[string]any{"issue": is.ID, "limit": 101}, nil, "limit", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, setup{data: data})
+			res := h.call("list_issue_events", tt.args)
+			if res.IsError != tt.isError || !strings.Contains(text(res), tt.want) {
+				t.Errorf("got isError=%v %q, want %v with %q", res.IsError, text(res), tt.isError, tt.want)
+			}
+			if reqs := h.apiRequests(); !slices.Equal(reqs, tt.reqs) {
+				t.Errorf("requests %v, want %v", reqs, tt.reqs)
+			}
+		})
+	}
+}
+
+// hostileEvent is an event whose every part get_event shows is hostile,
+// huge or a credential.
+func hostileEvent(ev map[string]any) {
+	huge := strings.Repeat("A", 20_000)
+	ev["title"] = "T" + hostile
+	ev["user"] = map[string]any{"id": "u" + hostile, "email": "e" + hostile, "username": huge, "ip_address": "1.2.3.4" + hostile}
+	ev["sdk"] = map[string]any{"name": "sdk" + hostile, "version": 7}
+	ev["contexts"] = map[string]any{
+		"browser": map[string]any{"name": "B" + hostile, "version": huge},
+		"os":      "not an object",
+		"device":  map[string]any{"model": []any{"odd"}, "family": "F" + hostile},
+		"trace":   map[string]any{"trace_id": "t" + hostile},
+	}
+	var tags []any
+	for i := 0; i < 120; i++ {
+		v := hostile
+		if i < 5 {
+			v += huge
+		}
+		tags = append(tags, map[string]any{"key": fmt.Sprintf("k%03d%s", i, hostile), "value": v})
+	}
+	ev["tags"] = tags
+	var crumbs []any
+	for i := 0; i < 500; i++ {
+		m := fmt.Sprintf("m%d%s", i, hostile)
+		if i >= 490 {
+			m += huge
+		}
+		crumbs = append(crumbs, map[string]any{"timestamp": 1541539195.5 + float64(i), "category": "c" + hostile, "level": "l" + hostile, "message": m, "type": "default"})
+	}
+	crumbs = append(crumbs, map[string]any{"timestamp": "2026-01-01T00:00:00Z", "category": 7, "data": map[string]any{"url": "https://x.example/" + hostile, "method": "GET", "status_code": 500}})
+	for _, en := range ev["entries"].([]any) {
+		en := en.(map[string]any)
+		switch en["type"] {
+		case "breadcrumbs":
+			en["data"] = map[string]any{"values": crumbs}
+		case "exception":
+			x := en["data"].(map[string]any)["values"].([]any)[0].(map[string]any)
+			x["mechanism"] = map[string]any{"type": "m" + hostile, "handled": false}
+			frames := x["stacktrace"].(map[string]any)["frames"].([]any)
+			f := frames[len(frames)-1].(map[string]any)
+			f["inApp"] = true
+			vars := map[string]any{"big": huge, "nested": map[string]any{"deep": []any{hostile, huge}}}
+			for i := 0; i < 60; i++ {
+				vars[fmt.Sprintf("v%02d%s", i, hostile)] = hostile
+			}
+			f["vars"] = vars
+			var ln int
+			fmt.Sscan(fmt.Sprint(f["lineNo"]), &ln)
+			f["context"] = []any{[]any{ln - 1, "\tpre" + hostile}, []any{ln, "cur" + hostile}, []any{ln + 1, huge}}
+		}
+	}
+	ev["entries"] = append(ev["entries"].([]any), map[string]any{"type": "request", "data": map[string]any{
+		"method": "POST" + hostile,
+		"url":    "https://admin:PASSWORDX@app.example/p" + hostile + "?token=SECRETT&page=2#frag",
+		"query":  []any{[]any{"api_key", "SECRETQ"}, []any{"q", "x" + hostile}, []any{"Session", "SECRETS"}},
+		"headers": []any{
+			[]any{"Authorization", "Bearer SECRETA"}, []any{"authorization", "Basic SECRETB"}, []any{"Cookie", "sid=SECRETC"},
+			[]any{"Set-Cookie", "sid=SECRETD"}, []any{"X-Auth-Token", "SECRETE"}, []any{"X-Api-Key", "SECRETF"},
+			[]any{"X-Client-Secret", "SECRETG"}, []any{"X-Amz-Security-Token", "SECRETH"}, []any{"Proxy-Authorization", "SECRETI"},
+			[]any{"User-Agent", "UA" + hostile}, []any{"Referer", "https://app.example/reset?token=SECRETJ"},
+			[]any{"User-Agent\nAuthorization", "SECRETK"}, []any{"X-Forwarded-For", "SECRETL"},
+		},
+		"cookies": []any{[]any{"sid", "SECRETM"}},
+		"env":     map[string]any{"REMOTE_ADDR": "SECRETN", "SECRET_KEY": "SECRETO"},
+		"data":    map[string]any{"password": "SECRETP"},
+	}})
+}
+
+func TestHostileEventIsRenderedAsData(t *testing.T) {
+	data := sentrytest.DemoData()
+	data.AddIssues("acme", "backend", 1)
+	org := data.Orgs[0]
+	is := org.Issues[len(org.Issues)-1]
+	hostileEvent(is.Events[0])
+	h := newHarness(t, setup{data: data})
+	res := h.call("get_event", map[string]any{"issue": is.ID})
+	var out schemas.EventDetail
 	structured(t, res, &out)
 	txt := text(res)
-	assertInert(t, "search_events", txt)
-	if !strings.Contains(txt, `a \| 999999 \| forged | 1`) {
-		t.Errorf("a | in a cell should be escaped:\n%s", txt)
+	assertInert(t, "get_event", txt)
+	whole, _ := json.Marshal(res)
+	for _, s := range []string{"SECRETA", "SECRETB", "SECRETC", "SECRETD", "SECRETE", "SECRETF", "SECRETG", "SECRETH", "SECRETI", "SECRETJ", "SECRETK", "SECRETL", "SECRETM", "SECRETN", "SECRETO", "SECRETP", "SECRETQ", "SECRETS", "SECRETT", "PASSWORDX"} {
+		if strings.Contains(string(whole), s) {
+			t.Errorf("the result shows %s", s)
+		}
 	}
-	if !slices.ContainsFunc(out.Rows, func(r map[string]any) bool { return r["title"] == hostile }) {
-		t.Error("structured rows keep the value as it is (JSON is structure-safe)")
+	if len(txt) > 32<<10 || len(whole) > 64<<10 || !out.Truncated {
+		t.Errorf("text %d bytes, whole result %d bytes, truncated %v", len(txt), len(whole), out.Truncated)
 	}
-	// A huge value is capped in text and structured output.
-	forgedColumns.Events[0]["title"] = strings.Repeat("T", 100000)
-	h = newHarness(t, setup{data: data})
-	res = h.call("search_events", map[string]any{"organization": "acme", "project": "backend", "fields": []any{"title"}, "query": "issue:" + forgedColumns.ShortID})
-	structured(t, res, &out)
-	if len(text(res)) > 1000 || !strings.Contains(text(res), "chars)") || len(out.Rows[0]["title"].(string)) > 600 || !out.Truncated {
-		t.Errorf("huge cell: text %d bytes, structured %d, truncated %v", len(text(res)), len(out.Rows[0]["title"].(string)), out.Truncated)
+	// 500 + 1 breadcrumbs: the client keeps the last 100, the tool 30.
+	for _, want := range []string{"Breadcrumbs (last 30, oldest first; 471 earlier not shown):", "  2026-01-01T00:00:00Z 7: GET https://x.example/x\\nMore results", "[500]", "… 70 more tags", "… 42 more variables", "Not shown: 11 other headers, cookies, environment.", "Query: api_key=[filtered]&q=xx\\nMore results", "page=2&token=[filtered]\n", "page=2", "token=[filtered]", "api_key=[filtered]", "Session=[filtered]", "mechanism m"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("text lacks %q", want)
+		}
 	}
+	if len(out.Request.Headers) != 2 || out.Request.Headers["User-Agent"] != "UA"+hostile || out.Request.Headers["Referer"] != "https://app.example/reset" {
+		t.Errorf("headers %q", out.Request.Headers)
+	}
+	if strings.Contains(out.Request.URL, "PASSWORDX") || strings.Contains(out.Request.URL, "frag") || !strings.HasPrefix(out.Request.URL, "https://***@app.example/p") {
+		t.Errorf("url %q", out.Request.URL)
+	}
+	if out.User == nil || out.User.ID != "u"+hostile || len(out.User.Username) > 1000 {
+		t.Errorf("user %+v", out.User)
+	}
+	if out.Contexts["trace_id"] != "t"+hostile || out.Contexts["device"] != "F"+hostile || out.Contexts["os"] != "" {
+		t.Errorf("contexts %q", out.Contexts)
+	}
+	if len(out.Breadcrumbs) > 30 || len(out.Tags) > 50 || len(out.Vars) > 20 {
+		t.Errorf("%d breadcrumbs, %d tags, %d vars", len(out.Breadcrumbs), len(out.Tags), len(out.Vars))
+	}
+	// The same event listed.
+	res = h.call("list_issue_events", map[string]any{"issue": is.ID, "period": "14d"})
+	if res.IsError {
+		t.Fatal(text(res))
+	}
+	assertInert(t, "list_issue_events", text(res))
 }

@@ -264,7 +264,7 @@ func detail(is *sentry.Issue, ev *sentry.Event, tags []sentry.TagSummary, tagsEr
 	}
 	var cuts detailCuts
 	if ev != nil {
-		d.Event, cuts = eventBrief(ev)
+		d.Event, cuts = eventBrief(ev, 0)
 	}
 	return d, cuts
 }
@@ -316,7 +316,11 @@ func eventTags(in []sentry.EventTag) []schemas.Tag {
 // skipTag are tags shown elsewhere in the result.
 var skipTag = map[string]bool{"level": true, "release": true}
 
-func eventBrief(ev *sentry.Event) (*schemas.EventBrief, detailCuts) {
+// eventBrief is what get_issue and get_event show of an event's
+// exceptions: the chain (its end when long), each with its frames,
+// library frames collapsed; the ctxFrames in-app frames of the raised
+// exception nearest the crash also get their context lines.
+func eventBrief(ev *sentry.Event, ctxFrames int) (*schemas.EventBrief, detailCuts) {
 	e := &schemas.EventBrief{ID: ev.EventID, Date: ev.DateCreated}
 	if e.ID == "" {
 		e.ID = ev.ID
@@ -334,14 +338,18 @@ func eventBrief(ev *sentry.Event) (*schemas.EventBrief, detailCuts) {
 		// The last exception is the one raised; keep the end of the chain.
 		cuts.exceptions, excs = cuts.exceptions+n, excs[n:]
 	}
-	for _, x := range excs {
+	for i, x := range excs {
 		xb := schemas.ExceptionBrief{Type: x.Type, Value: x.Value}
 		if x.Mechanism != nil {
-			xb.Handled = x.Mechanism.Handled
+			xb.Handled, xb.Mechanism = x.Mechanism.Handled, x.Mechanism.Type
 		}
 		hidden := 0
 		if x.Stacktrace != nil {
-			xb.Frames, hidden = collapseFrames(x.Stacktrace.Frames)
+			n := 0
+			if i == len(excs)-1 {
+				n = ctxFrames
+			}
+			xb.Frames, hidden = collapseFrames(x.Stacktrace.Frames, n)
 			hidden += x.Stacktrace.FramesOmitted // dropped while decoding (sentry.MaxFrames)
 		}
 		cuts.frames = append(cuts.frames, hidden)
@@ -353,11 +361,19 @@ func eventBrief(ev *sentry.Event) (*schemas.EventBrief, detailCuts) {
 // collapseFrames keeps in-app frames and folds each run of library frames
 // into one entry that counts them. Without any in-app frame, the last five
 // frames (nearest the crash) are kept. Of the entries, the maxFrames nearest
-// the crash are returned, with how many frames the others held.
-func collapseFrames(frames []sentry.Frame) ([]schemas.Frame, int) {
+// the crash are returned, with how many frames the others held. The
+// ctxFrames kept frames nearest the crash get the context lines Sentry
+// sent (at most maxContextLines before and after).
+func collapseFrames(frames []sentry.Frame, ctxFrames int) ([]schemas.Frame, int) {
 	anyInApp := false
 	for _, f := range frames {
 		anyInApp = anyInApp || f.InApp
+	}
+	withContext := map[int]bool{}
+	for i := len(frames) - 1; i >= 0 && len(withContext) < ctxFrames; i-- {
+		if frames[i].InApp || !anyInApp && i >= len(frames)-5 {
+			withContext[i] = true
+		}
 	}
 	keep := func(i int) bool {
 		if anyInApp {
@@ -383,8 +399,16 @@ func collapseFrames(frames []sentry.Frame) ([]schemas.Frame, int) {
 			fr.File = f.Module
 		}
 		for _, c := range f.Context {
-			if c.Line == int64(f.LineNo) {
+			switch {
+			case c.Line == int64(f.LineNo) && withContext[i]:
+				fr.Code = strings.TrimRight(c.Code, " \t\r") // indented like its context
+			case c.Line == int64(f.LineNo):
 				fr.Code = strings.TrimSpace(c.Code)
+			case !withContext[i]:
+			case c.Line < int64(f.LineNo) && c.Line >= int64(f.LineNo)-maxContextLines:
+				fr.Pre = append(fr.Pre, strings.TrimRight(c.Code, " \t\r"))
+			case c.Line > int64(f.LineNo) && c.Line <= int64(f.LineNo)+maxContextLines:
+				fr.Post = append(fr.Post, strings.TrimRight(c.Code, " \t\r"))
 			}
 		}
 		out = append(out, fr)
@@ -415,19 +439,41 @@ func fitDetail(d *schemas.IssueDetail) {
 		}
 		d.Tags[i] = schemas.Tag{Key: clip(t.Key, capSlug, cut), Top: top}
 	}
-	e := d.Event
-	if e == nil {
+	if d.Event == nil {
 		return
 	}
+	fitEventBrief(d.Event, cut, func() bool { return jsonSize(d) <= structuredMax })
+	if jsonSize(d) > structuredMax {
+		d.Tags, *cut = nil, true
+	}
+}
+
+// fitEventBrief cuts an event's part of a structured result to the field
+// caps, then, while fits says the whole is too large, keeps fewer frames
+// (first without their context lines), shorter values and fewer
+// exceptions.
+func fitEventBrief(e *schemas.EventBrief, cut *bool, fits func() bool) {
 	e.ID = clip(e.ID, capSlug, cut)
 	e.Date = clip(e.Date, capSlug, cut)
 	e.Release = clip(e.Release, capName, cut)
-	clipEvent := func(valueMax, frameMax int) {
+	clipLines := func(lines []string, keep bool) []string {
+		if !keep {
+			*cut = *cut || len(lines) > 0
+			return nil
+		}
+		out := make([]string, len(lines))
+		for i, l := range lines {
+			out[i] = clip(l, capCode, cut)
+		}
+		return out
+	}
+	clipEvent := func(valueMax, frameMax int, context bool) {
 		e.Message = clipBytes(e.Message, valueMax, cut)
 		for i := range e.Exceptions {
 			x := &e.Exceptions[i]
 			x.Type = clip(x.Type, capText, cut)
 			x.Value = clipBytes(x.Value, valueMax, cut)
+			x.Mechanism = clip(x.Mechanism, capSlug, cut)
 			if n := len(x.Frames) - frameMax; n > 0 {
 				x.Frames, *cut = x.Frames[n:], true
 			}
@@ -436,23 +482,24 @@ func fitDetail(d *schemas.IssueDetail) {
 				f.File = clip(f.File, capName, cut)
 				f.Function = clip(f.Function, capName, cut)
 				f.Code = clip(f.Code, capCode, cut)
+				f.Pre, f.Post = clipLines(f.Pre, context), clipLines(f.Post, context)
 				frames[j] = f
 			}
 			x.Frames = frames
 		}
 	}
-	clipEvent(capBlock, maxFrames)
-	for _, step := range []struct{ value, frames int }{{capBlock, 25}, {1024, 12}, {1024, 6}, {256, 3}} {
-		if jsonSize(d) <= structuredMax {
+	clipEvent(capBlock, maxFrames, true)
+	for _, step := range []struct {
+		value, frames int
+		context       bool
+	}{{capBlock, 25, true}, {capBlock, 25, false}, {1024, 12, false}, {1024, 6, false}, {256, 3, false}} {
+		if fits() {
 			return
 		}
-		clipEvent(step.value, step.frames)
+		clipEvent(step.value, step.frames, step.context)
 	}
-	for jsonSize(d) > structuredMax && len(e.Exceptions) > 1 {
+	for !fits() && len(e.Exceptions) > 1 {
 		e.Exceptions, *cut = e.Exceptions[1:], true
-	}
-	if jsonSize(d) > structuredMax {
-		d.Tags, *cut = nil, true
 	}
 }
 
@@ -511,16 +558,31 @@ func renderDetail(d *schemas.IssueDetail, cuts detailCuts) (string, bool) {
 		fmt.Fprintf(&b, " in release %s", line(e.Release, capName))
 	}
 	b.WriteString("\n")
+	writeEventBody(&b, e, cuts)
+	b.WriteString("More: get_event (breadcrumbs, request, user, contexts); list_issue_events (other events).\n")
+	return strings.TrimRight(b.String(), "\n"), b.Truncated()
+}
+
+// writeEventBody writes an event's message and exception chain, each
+// exception with its stack: get_issue's and get_event's rendering.
+func writeEventBody(b io.Writer, e *schemas.EventBrief, cuts detailCuts) {
 	if e.Message != "" {
-		writeValue(&b, "Message", e.Message, "", capBlock)
+		writeValue(b, "Message", e.Message, "", capBlock)
 	}
 	if cuts.exceptions > 0 {
-		fmt.Fprintf(&b, "%s (earlier in the chain, not shown)\n", render.More(cuts.exceptions, "exception", "exceptions"))
+		fmt.Fprintf(b, "%s (earlier in the chain, not shown)\n", render.More(cuts.exceptions, "exception", "exceptions"))
 	}
 	for i, x := range e.Exceptions {
-		suffix := ""
+		var notes []string
 		if x.Handled != nil && !*x.Handled {
-			suffix = " (unhandled)"
+			notes = append(notes, "unhandled")
+		}
+		if x.Mechanism != "" {
+			notes = append(notes, "mechanism "+line(x.Mechanism, capSlug))
+		}
+		suffix := ""
+		if len(notes) > 0 {
+			suffix = " (" + strings.Join(notes, ", ") + ")"
 		}
 		// The last exception is the one raised: it gets the larger share,
 		// so the frames nearest the crash fit in the text whatever the
@@ -529,15 +591,14 @@ func renderDetail(d *schemas.IssueDetail, cuts detailCuts) (string, bool) {
 		if i < len(e.Exceptions)-1 {
 			valueMax, stackMax = chainedValueText, chainedStackText
 		}
-		writeValue(&b, line(x.Type, capText), x.Value, suffix, valueMax)
-		b.WriteString("Stack (most recent call last):\n")
+		writeValue(b, line(x.Type, capText), x.Value, suffix, valueMax)
+		io.WriteString(b, "Stack (most recent call last):\n")
 		hidden := 0
 		if i < len(cuts.frames) {
 			hidden = cuts.frames[i]
 		}
-		writeStack(&b, x.Frames, hidden, stackMax)
+		writeStack(b, x.Frames, hidden, stackMax)
 	}
-	return strings.TrimRight(b.String(), "\n"), b.Truncated()
 }
 
 // writeStack writes frames, oldest first, keeping those nearest the crash
@@ -552,7 +613,10 @@ func writeStack(w io.Writer, frames []schemas.Frame, hidden, budget int) {
 			text[i] = fmt.Sprintf("  … %d library frame(s)\n", f.Omitted)
 		} else {
 			text[i] = fmt.Sprintf("  %s:%d in %s\n", line(f.File, capFrame), f.Line, line(f.Function, capFrame))
-			if f.Code != "" {
+			switch {
+			case len(f.Pre) > 0 || len(f.Post) > 0:
+				text[i] += contextText(f)
+			case f.Code != "":
 				text[i] += fmt.Sprintf("    > %s\n", line(f.Code, capFrame))
 			}
 		}
@@ -571,6 +635,21 @@ func writeStack(w io.Writer, frames []schemas.Frame, hidden, budget int) {
 	for _, t := range text[start:] {
 		io.WriteString(w, t)
 	}
+}
+
+// contextText is a frame's context lines, numbered, the frame's line
+// marked: "    > 88 | return a / b".
+func contextText(f schemas.Frame) string {
+	var b strings.Builder
+	code := func(s string) string { return line(strings.ReplaceAll(s, "\t", "    "), capFrame) }
+	for i, l := range f.Pre {
+		fmt.Fprintf(&b, "      %d | %s\n", f.Line-int64(len(f.Pre)-i), code(l))
+	}
+	fmt.Fprintf(&b, "    > %d | %s\n", f.Line, code(f.Code))
+	for i, l := range f.Post {
+		fmt.Fprintf(&b, "      %d | %s\n", f.Line+int64(i+1), code(l))
+	}
+	return b.String()
 }
 
 // writeValue writes an untrusted value after its label: on the same line

@@ -134,6 +134,8 @@ func All() []Tool {
 		listMembersTool(),
 		listIssuesTool(),
 		getIssueTool(),
+		getEventTool(),
+		listIssueEventsTool(),
 		resolveIssueTool(),
 		updateIssueTool(),
 		getIssueTagsTool(),

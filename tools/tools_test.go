@@ -183,6 +183,9 @@ func TestGetIssue(t *testing.T) {
 		if !strings.Contains(text(res), x.Type) || !strings.Contains(text(res), "library frame") {
 			t.Errorf("text lacks the exception: %s", text(res))
 		}
+		if !strings.HasSuffix(text(res), "\nMore: get_event (breadcrumbs, request, user, contexts); list_issue_events (other events).") {
+			t.Errorf("text does not end pointing to get_event: %s", text(res))
+		}
 	}
 }
 

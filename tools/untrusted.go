@@ -34,7 +34,11 @@ const (
 	blockLines    = 40 // lines of a multi-line value shown
 	maxFrames     = 50 // frame entries kept per exception, those nearest the crash
 	maxExceptions = 5  // chained exceptions kept, the last (raised) ones
-	maxProjects   = 20 // projects listed per release
+	// get_event: the in-app frames nearest the crash shown with their
+	// context lines, and how many lines before and after (Sentry sends 5).
+	contextFrames   = 3
+	maxContextLines = 5
+	maxProjects     = 20 // projects listed per release
 
 	// structuredMax bounds a structured result, as JSON; textJSONMax bounds
 	// the text as JSON (render.DefaultMax bounds its bytes, but JSON turns

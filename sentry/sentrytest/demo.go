@@ -164,17 +164,12 @@ func DemoDataAt(now time.Time) *Data {
 		if sp.noEvents {
 			is.Events = nil
 		} else {
-			for seq, env := range is.Environments {
-				when := is.LastSeen
-				if seq > 0 {
-					when = is.LastSeen.Add(-time.Duration(3+hashInt(40, is.ID, env)) * time.Hour)
-					if when.Before(is.FirstSeen) {
-						when = is.FirstSeen
-					}
-				}
+			n := demoEventCount(is)
+			for seq := 0; seq < n; seq++ {
+				when := demoEventTime(is, seq, n)
 				is.Events = append(is.Events, buildEvent(o, p, is, eventSpec{
 					excType: excType, excValue: excValue, excModule: sp.mod, handled: sp.handled, mechanism: sp.mech,
-					frames: frames, env: env, when: when, release: releaseAt(rels, when), seq: seq,
+					frames: frames, env: demoEventEnv(is, seq), when: when, release: releaseAt(rels, when), seq: seq, total: n,
 					method: method(sp.url), url: sp.url, task: sp.task,
 				}))
 			}
@@ -184,6 +179,55 @@ func DemoDataAt(now time.Time) *Data {
 	demoDiscussion(d, base)
 	addDiscoverDemo(d)
 	return d
+}
+
+// demoEventCount is how many events the demo stores for an issue: a
+// sample of its count, more for the busier issues, and at least one event
+// per environment.
+func demoEventCount(is *Issue) int {
+	n := 2
+	switch {
+	case is.Count >= 1000:
+		n = 6
+	case is.Count >= 200:
+		n = 5
+	case is.Count >= 50:
+		n = 4
+	case is.Count >= 10:
+		n = 3
+	}
+	return max(min(n, is.Count), len(is.Environments))
+}
+
+// demoEventTime spreads an issue's n events from its last seen (the
+// latest, seq 0) back to its first seen (the oldest), deterministically
+// jittered and strictly in order.
+func demoEventTime(is *Issue, seq, n int) time.Time {
+	switch {
+	case seq == 0:
+		return is.LastSeen
+	case seq == n-1:
+		return is.FirstSeen
+	}
+	span := is.LastSeen.Sub(is.FirstSeen)
+	f := (float64(seq) - 0.5 + float64(hashInt(1000, is.ID, "when", strconv.Itoa(seq)))/1000) / float64(n-1)
+	return is.LastSeen.Add(-time.Duration(f * float64(span))).Truncate(time.Second)
+}
+
+// demoEventEnv is the environment of an issue's event: the second event
+// is in the second environment, when there is one, the rest mostly in
+// the first.
+func demoEventEnv(is *Issue, seq int) string {
+	envs := is.Environments
+	switch {
+	case len(envs) == 1:
+		return envs[0]
+	case seq < len(envs):
+		return envs[seq]
+	case hashInt(3, is.ID, "env", strconv.Itoa(seq)) == 0:
+		return envs[1]
+	}
+	return envs[0]
 }
 
 // releaseAgesH are the ages in hours of each project's releases, newest first.

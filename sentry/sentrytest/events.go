@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -217,6 +218,7 @@ type eventSpec struct {
 	when                         time.Time
 	release                      string
 	seq                          int    // 0 = latest event of the issue
+	total                        int    // events stored for the issue; 0 = 1
 	method, url                  string // request, "" when none
 	task                         string // background task / transaction name
 }
@@ -251,10 +253,27 @@ func family(platform string) string {
 	return "other"
 }
 
+// eventTemplate is event.latest.json without what buildEvent replaces
+// anyway (all frames but the first, context lines, the raw stack trace,
+// the breadcrumbs, the extra context, the release), so that copying it for each of the demo's events is cheap.
+var eventTemplate = sync.OnceValue(func() any {
+	ev := exampleObject("event.latest.json")
+	entries := ev["entries"].([]any)
+	exc := entries[0].(map[string]any)["data"].(map[string]any)["values"].([]any)[0].(map[string]any)
+	st := exc["stacktrace"].(map[string]any)
+	frame := st["frames"].([]any)[0].(map[string]any)
+	frame["context"] = nil
+	st["frames"] = []any{frame}
+	exc["rawStacktrace"] = nil
+	entries[1].(map[string]any)["data"] = map[string]any{"values": []any{}}
+	ev["context"], ev["release"], ev["contexts"] = map[string]any{}, nil, map[string]any{}
+	return ev
+})
+
 // buildEvent makes a full event (examples/event.latest.json shape) of an
 // issue from the published template.
 func buildEvent(o *Org, p *Project, is *Issue, sp eventSpec) map[string]any {
-	ev := exampleObject("event.latest.json")
+	ev := deepCopy(eventTemplate()).(map[string]any)
 	entries, _ := ev["entries"].([]any)
 	excEntry := entries[0].(map[string]any)
 	crumbEntry := entries[1].(map[string]any)
@@ -285,7 +304,7 @@ func buildEvent(o *Org, p *Project, is *Issue, sp eventSpec) map[string]any {
 		ev["nextEventID"] = hexID("event", is.ID, strconv.Itoa(sp.seq-1))
 	}
 	ev["previousEventID"] = nil
-	if is.Count > sp.seq+1 {
+	if sp.seq+1 < max(sp.total, 1) {
 		ev["previousEventID"] = hexID("event", is.ID, strconv.Itoa(sp.seq+1))
 	}
 
@@ -293,7 +312,10 @@ func buildEvent(o *Org, p *Project, is *Issue, sp eventSpec) map[string]any {
 	var frames []any
 	location := ""
 	for _, f := range sp.frames {
-		fr := copyMap(frameTpl)
+		fr := make(map[string]any, len(frameTpl)) // its values are scalars: a shallow copy
+		for k, v := range frameTpl {
+			fr[k] = v
+		}
 		fr["function"] = f.fn
 		fr["filename"] = f.file
 		fr["absPath"] = f.abs
@@ -306,6 +328,9 @@ func buildEvent(o *Org, p *Project, is *Issue, sp eventSpec) map[string]any {
 		fr["inApp"] = f.inApp
 		fr["platform"] = nil
 		fr["vars"] = nil
+		if f.inApp && fam == "python" {
+			fr["vars"] = pythonVars(f, sp, is)
+		}
 		var ctx []any
 		first := f.line - len(f.pre)
 		for i, l := range f.pre {
@@ -401,8 +426,15 @@ func buildEvent(o *Org, p *Project, is *Issue, sp eventSpec) map[string]any {
 		}
 		tags["runtime"], tags["runtime.name"], tags["server_name"] = "CPython 3.12.3", "CPython", server
 		contexts["runtime"] = map[string]any{"name": "CPython", "version": "3.12.3", "build": "3.12.3 (main, Jun 13 2024, 08:44:35) [GCC 12.2.0]", "type": "runtime"}
+		contexts["os"] = map[string]any{"name": "Linux", "version": "6.1.0-21-cloud-amd64", "type": "os"}
+		tags["os.name"] = "Linux"
+		if sp.seq%2 == 1 {
+			crumb(3100*time.Millisecond, "django.request", "default", "warning", "Slow request: "+urlPath(sp.url)+" took 1.8s", nil)
+		}
 		crumb(2400*time.Millisecond, "query", "default", "info", `SELECT "accounts_user"."id", "accounts_user"."email" FROM "accounts_user" WHERE "accounts_user"."id" = %s`, nil)
-		crumb(900*time.Millisecond, "redis", "default", "info", "GET session:9f1c", nil)
+		crumb(1600*time.Millisecond, "query", "default", "info", `SELECT COUNT(*) AS "__count" FROM "billing_invoice" WHERE "billing_invoice"."account_id" = %s`, nil)
+		crumb(900*time.Millisecond, "redis", "default", "info", "GET session:"+hexID("session", id)[:4], nil)
+		crumb(300*time.Millisecond, "httplib", "http", "info", "", map[string]any{"method": "GET", "url": "http://internal-auth.acme.svc/v1/introspect", "status_code": 200})
 	case "go":
 		sdk = map[string]any{"name": "sentry.go", "version": "0.28.1"}
 		host = "payments.acme.example"
@@ -414,7 +446,11 @@ func buildEvent(o *Org, p *Project, is *Issue, sp eventSpec) map[string]any {
 			trace["op"] = "function"
 			tags["server_name"] = "payments-worker-84c6d5f9b-7tz5m"
 		}
-		crumb(1300*time.Millisecond, "http", "http", "info", "", map[string]any{"method": "POST", "url": "https://api.stripe.com/v1/payment_intents", "status_code": 200})
+		crumb(2100*time.Millisecond, "sql", "query", "info", "SELECT id, status FROM payments WHERE idempotency_key = $1", nil)
+		crumb(1300*time.Millisecond, "http", "http", "info", "", map[string]any{"method": "POST", "url": "https://api.stripe.com/v1/payment_intents", "status_code": 200 + 302*(sp.seq%2)})
+		if sp.seq%2 == 1 {
+			crumb(600*time.Millisecond, "retry", "default", "warning", "gateway: retrying after 502 (attempt 2 of 3)", nil)
+		}
 	case "javascript":
 		sdk = map[string]any{"name": "sentry.javascript.react", "version": "8.13.0"}
 		host = "app.acme.example"
@@ -425,14 +461,19 @@ func buildEvent(o *Org, p *Project, is *Issue, sp eventSpec) map[string]any {
 		trace["op"] = "navigation"
 		trace["status"] = "unknown"
 		crumb(5200*time.Millisecond, "navigation", "navigation", "info", "", map[string]any{"from": "/", "to": urlPath(sp.url)})
+		crumb(3900*time.Millisecond, "console", "console", "warning", "Warning: Each child in a list should have a unique \"key\" prop.", nil)
 		crumb(1800*time.Millisecond, "ui.click", "default", "info", "button.btn.btn-primary", nil)
 		crumb(700*time.Millisecond, "fetch", "http", "info", "", map[string]any{"method": "GET", "url": "/api/v2/me/", "status_code": 200})
+		if sp.seq%2 == 0 {
+			crumb(200*time.Millisecond, "xhr", "http", "error", "", map[string]any{"method": "POST", "url": "/api/v2/events/", "status_code": 502})
+		}
 	case "node":
 		sdk = map[string]any{"name": "sentry.javascript.node", "version": "8.13.0"}
 		host = "labs.acme.example"
 		tags["runtime"], tags["runtime.name"], tags["server_name"] = "node v20.15.0", "node", "prototype-1"
 		contexts["runtime"] = map[string]any{"name": "node", "version": "v20.15.0", "type": "runtime"}
-		crumb(400*time.Millisecond, "console", "default", "log", "loading experiments config", nil)
+		crumb(900*time.Millisecond, "console", "default", "log", "loading experiments config", nil)
+		crumb(400*time.Millisecond, "http", "http", "info", "", map[string]any{"method": "GET", "url": "https://flags.acme.example/v1/experiments", "status_code": 0})
 	default:
 		sdk = map[string]any{"name": "sentry.python", "version": "2.8.0"}
 	}
@@ -471,10 +512,34 @@ func buildEvent(o *Org, p *Project, is *Issue, sp eventSpec) map[string]any {
 			ua = demoBrowsers[hashInt(len(demoBrowsers), is.ID, "browser", strconv.Itoa(sp.seq))].ua
 			method = "GET"
 		}
+		query := []any{}
+		if method == "GET" && sp.seq%2 == 1 {
+			query = append(query, []any{"page", strconv.Itoa(2 + sp.seq/2)})
+		}
+		headers := []any{[]any{"User-Agent", ua}}
+		var cookies, env any = []any{}, nil
+		if fam == "javascript" {
+			headers = append(headers, []any{"Referer", "https://" + host + "/"})
+		} else {
+			// What a backend SDK may capture with send_default_pii: the
+			// tools must never show the credentials among it.
+			session := hexID("session", id)
+			headers = []any{
+				[]any{"Accept", "application/json"},
+				[]any{"Authorization", "Bearer demo_" + hexID("bearer", id)},
+				[]any{"Content-Type", "application/json"},
+				[]any{"Cookie", "sessionid=" + session + "; csrftoken=" + hexID("csrf", id)},
+				[]any{"Host", host},
+				[]any{"User-Agent", ua},
+				[]any{"X-Request-Id", hexID("request", id)[:16]},
+			}
+			cookies = []any{[]any{"csrftoken", hexID("csrf", id)}, []any{"sessionid", session}}
+			env = map[string]any{"REMOTE_ADDR": "10.0.3." + strconv.Itoa(10+hashInt(200, id)), "SERVER_NAME": host, "SERVER_PORT": "443"}
+		}
 		reqEntry["data"] = map[string]any{
-			"fragment": nil, "cookies": []any{}, "inferredContentType": nil, "env": nil,
-			"headers": []any{[]any{"User-Agent", ua}},
-			"url":     reqURL, "query": []any{}, "data": nil, "method": method,
+			"fragment": nil, "cookies": cookies, "inferredContentType": nil, "env": env,
+			"headers": headers,
+			"url":     reqURL, "query": query, "data": nil, "method": method,
 		}
 		newEntries = append(newEntries, reqEntry)
 	}
@@ -530,4 +595,27 @@ func nullableTime(t time.Time) any {
 
 func firstSeenActivity(is *Issue) map[string]any {
 	return map[string]any{"data": map[string]any{}, "dateCreated": isoTime(is.FirstSeen), "id": "0", "type": "first_seen", "user": nil}
+}
+
+// pythonVars are the local variables the Python SDK sends with an in-app
+// frame (its reprs, as strings).
+func pythonVars(f frameSpec, sp eventSpec, is *Issue) map[string]any {
+	vars := map[string]any{
+		"args":     "()",
+		"kwargs":   "{}",
+		"attempt":  1 + sp.seq%3,
+		"settings": "<LazySettings \"app.settings.production\">",
+		"started":  "datetime.datetime(" + sp.when.Add(-time.Duration(200+hashInt(900, f.fn, is.ID))*time.Millisecond).Format("2006, 1, 2, 15, 4, 5") + ")",
+	}
+	if sp.url != "" {
+		m := sp.method
+		if m == "" {
+			m = "GET"
+		}
+		vars["request"] = "<WSGIRequest: " + m + " '" + urlPath(sp.url) + "'>"
+	}
+	if sp.task != "" {
+		vars["task_id"] = "'" + hexID("task", is.ID, strconv.Itoa(sp.seq))[:8] + "-" + hexID("task2", is.ID)[:4] + "'"
+	}
+	return vars
 }

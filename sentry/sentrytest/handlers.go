@@ -743,10 +743,12 @@ func getIssueEvent(c *call) {
 	}
 	var ev map[string]any
 	switch id := c.p["event"]; id {
-	case "latest", "recommended":
+	case "latest":
 		if len(candidates) > 0 {
 			ev = candidates[0]
 		}
+	case "recommended":
+		ev = recommendedEvent(candidates)
 	case "oldest":
 		if len(candidates) > 0 {
 			ev = candidates[len(candidates)-1]
