@@ -62,48 +62,96 @@ func tour(ctx context.Context, a *app, sess *session, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s%s\n", prefix, render.Terminal(resultText(res)))
 		return res, nil
 	}
-	if _, err := step("Who is signed in", "whoami", nil); err != nil {
-		return err
+	var steps []demoStep
+	var issue, userID, traceID string
+	add := func(title, tool string, args func() map[string]any, keep func(*mcp.CallToolResult)) {
+		steps = append(steps, demoStep{title, tool, args, keep})
 	}
-	if _, err := step("Organizations", "list_organizations", nil); err != nil {
-		return err
+	fixed := func(m map[string]any) func() map[string]any { return func() map[string]any { return m } }
+	onIssue := func(extra map[string]any) func() map[string]any {
+		return func() map[string]any {
+			m := map[string]any{"organization": "acme", "issue": issue}
+			for k, v := range extra {
+				m[k] = v
+			}
+			return m
+		}
 	}
-	if _, err := step("Projects", "list_projects", map[string]any{"organization": "acme"}); err != nil {
-		return err
-	}
-	res, err := step("Unresolved issues, most frequent first", "list_issues", map[string]any{"organization": "acme", "sort": "freq", "limit": 5})
-	if err != nil {
-		return err
-	}
-	issue := firstShortID(res)
-	if issue == "" {
-		return fmt.Errorf("demo: list_issues returned no issue")
-	}
-	if _, err := step("The top issue, with its latest stack trace", "get_issue", map[string]any{"organization": "acme", "issue": issue}); err != nil {
-		return err
-	}
-	if _, err := step("Releases of the backend", "list_releases", map[string]any{"organization": "acme", "project": "backend"}); err != nil {
-		return err
-	}
-	if _, err := step("Resolve it in the next release", "resolve_issue", map[string]any{"organization": "acme", "issue": issue, "resolution": "next_release"}); err != nil {
-		return err
-	}
-	if _, err := step("A bad argument is a tool error the agent can act on", "list_issues", map[string]any{"organization": "../../api-tokens"}); err != nil {
-		return err
+	add("Who is signed in", "whoami", nil, nil)
+	add("Unresolved issues, most frequent first", "list_issues", fixed(map[string]any{"organization": "acme", "sort": "freq", "limit": 5}), func(r *mcp.CallToolResult) {
+		issue = structuredString(r, "issues", 0, "short_id")
+	})
+	add("The top issue", "get_issue", onIssue(nil), nil)
+	add("Its latest event in full: stack, breadcrumbs, request, user, contexts", "get_event", onIssue(nil), func(r *mcp.CallToolResult) {
+		traceID = structuredTraceID(r)
+	})
+	add("Who and what it affects", "get_issue_tags", onIssue(nil), nil)
+	add("The users it affects most", "get_issue_tags", onIssue(map[string]any{"key": "user"}), nil)
+	add("Members, with the user ids assignment takes", "list_members", fixed(map[string]any{"organization": "acme"}), func(r *mcp.CallToolResult) {
+		userID = structuredString(r, "members", 1, "user_id")
+	})
+	add("Assign it", "update_issue", func() map[string]any {
+		return map[string]any{"organization": "acme", "issue": issue, "assignee": "user:" + userID, "priority": "high"}
+	}, nil)
+	add("Say why", "add_issue_comment", onIssue(map[string]any{"text": "Taking this: the retry loop in the charge path, fix in the next release."}), nil)
+	add("Resolve it in the next release", "resolve_issue", onIssue(map[string]any{"resolution": "next_release"}), nil)
+	add("What happened to it", "list_issue_activity", onIssue(nil), nil)
+	add("Discover: errors by title, with users affected", "search_events", fixed(map[string]any{"organization": "acme", "fields": []string{"title", "count()", "count_unique(user)"}, "sort": "-count()", "period": "14d", "limit": 5}), nil)
+	add("Discover: the slowest transactions", "search_events", fixed(map[string]any{"organization": "acme", "dataset": "transactions", "fields": []string{"transaction", "p95(transaction.duration)", "failure_rate()", "count()"}, "sort": "-p95(transaction.duration)", "limit": 5}), nil)
+	add("The trace of the event", "get_trace", func() map[string]any { return map[string]any{"organization": "acme", "trace_id": traceID} }, nil)
+	add("Releases of the backend", "get_release", fixed(map[string]any{"organization": "acme", "version": "backend@2.14.0"}), nil)
+	add("A bad argument is a tool error the agent can act on", "list_issues", fixed(map[string]any{"organization": "../../api-tokens"}), nil)
+	for _, st := range steps {
+		var args map[string]any
+		if st.args != nil {
+			args = st.args()
+		}
+		res, err := step(st.title, st.tool, args)
+		if err != nil {
+			return err
+		}
+		if st.keep != nil {
+			st.keep(res)
+		}
+		if st.tool == "list_issues" && issue == "" && args["sort"] == "freq" {
+			return fmt.Errorf("demo: list_issues returned no issue")
+		}
 	}
 	fmt.Fprintf(stdout, "\nNext: sign in once with `sentry-mcp auth login` (or set SENTRY_ACCESS_TOKEN), then add `sentry-mcp serve` to your MCP client: README.md has the snippets for Claude Code, Claude Desktop, VS Code and Cursor.\n")
 	return nil
 }
 
-func firstShortID(res *mcp.CallToolResult) string {
-	var out struct {
-		Issues []struct {
-			ShortID string `json:"short_id"`
-		} `json:"issues"`
-	}
+// demoStep is one call of the tour.
+type demoStep struct {
+	title, tool string
+	args        func() map[string]any // built when the step runs, from what earlier steps found
+	keep        func(*mcp.CallToolResult)
+}
+
+// structuredString is structuredContent[list][i][field], "" if absent.
+func structuredString(res *mcp.CallToolResult, list string, i int, field string) string {
+	var out map[string][]map[string]any
 	b, _ := json.Marshal(res.StructuredContent)
-	if json.Unmarshal(b, &out) != nil || len(out.Issues) == 0 {
+	if json.Unmarshal(b, &out) != nil || len(out[list]) <= i {
 		return ""
 	}
-	return out.Issues[0].ShortID
+	s, _ := out[list][i][field].(string)
+	return s
+}
+
+// structuredTraceID is the trace id in get_event's contexts.
+func structuredTraceID(res *mcp.CallToolResult) string {
+	var out struct {
+		Contexts map[string]string `json:"contexts"`
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	if json.Unmarshal(b, &out) != nil {
+		return ""
+	}
+	for k, v := range out.Contexts {
+		if strings.Contains(k, "trace") && len(v) == 32 {
+			return v
+		}
+	}
+	return ""
 }
