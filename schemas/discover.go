@@ -7,11 +7,11 @@ type SearchEventsInput struct {
 	Dataset      string   `json:"dataset,omitempty" jsonschema:"enum=errors,enum=transactions,default=errors"`
 	Query        string   `json:"query,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Sentry search, e.g. level:error."`
 	Sort         string   `json:"sort,omitempty" jsonschema_description:"A field; -field descends."`
-	Period       string   `json:"period,omitempty" jsonschema:"pattern=^[0-9]{1\\,4}[mhdw]$" jsonschema_description:"e.g. 24h; or start and end (ISO 8601)."`
+	Period       string   `json:"period,omitempty" jsonschema:"pattern=^[0-9]{1\\,4}[mhdw]$" jsonschema_description:"e.g. 24h; or start+end."`
 	Start        string   `json:"start,omitempty"`
 	End          string   `json:"end,omitempty"`
 	Environment  string   `json:"environment,omitempty" jsonschema:"maxLength=64"`
-	Project      string   `json:"project,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Project slug or id; omit for all projects."`
+	Project      string   `json:"project,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Slug or id; default all."`
 	Limit        int      `json:"limit,omitempty" jsonschema:"minimum=1,maximum=100,default=25"`
 	Cursor       string   `json:"cursor,omitempty" jsonschema:"maxLength=200"`
 }

@@ -2,15 +2,15 @@ package schemas
 
 // GetEventInput is get_event's input.
 type GetEventInput struct {
-	Issue        string `json:"issue,omitempty" jsonschema:"maxLength=2048" jsonschema_description:"Numeric id, short id (BACKEND-1A) or issue URL."`
+	Issue        string `json:"issue,omitempty" jsonschema:"maxLength=2048" jsonschema_description:"Id, short id or URL."`
 	Event        string `json:"event,omitempty" jsonschema:"maxLength=36" jsonschema_description:"Event id, or latest (default), oldest, recommended."`
-	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug; needed for short ids."`
+	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Needed for short ids."`
 }
 
 // ListIssueEventsInput is list_issue_events' input.
 type ListIssueEventsInput struct {
-	Issue        string `json:"issue" jsonschema:"maxLength=2048" jsonschema_description:"Numeric id, short id (BACKEND-1A) or issue URL."`
-	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Organization slug; needed for short ids."`
+	Issue        string `json:"issue" jsonschema:"maxLength=2048" jsonschema_description:"Id, short id or URL."`
+	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Needed for short ids."`
 	Query        string `json:"query,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Event search, e.g. user.email:a@b.c"`
 	Environment  string `json:"environment,omitempty" jsonschema:"maxLength=64"`
 	// Period is checked by the tool (periodRE), which says what is wrong.

@@ -15,18 +15,26 @@ import (
 // silently ignored), without $schema/$id noise, compact.
 func For(v any) json.RawMessage { return generate(v, false) }
 
-// ForOutput returns the output JSON Schema of v's type. Outputs are open
-// (no additionalProperties), which keeps tools/list smaller.
+// ForOutput returns the output JSON Schema of v's type, in the shape
+// tools/list carries it: open (no additionalProperties), without required
+// lists, and two levels deep: the result's properties and the properties
+// of its objects and list items (issues[].short_id); anything deeper is
+// typed (object, array) without its properties. Outputs are produced by
+// sentry-mcp, not by the agent: what the schema leaves out does not change
+// what a client can rely on in the fields it describes, and every byte of
+// tools/list is paid by every conversation. The Go types in this package
+// are the full description.
 func ForOutput(v any) json.RawMessage { return generate(v, true) }
+
+// outputDepth is how many levels of properties an output schema keeps.
+const outputDepth = 2
 
 func generate(v any, open bool) json.RawMessage {
 	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true, AllowAdditionalProperties: open}
 	s := r.Reflect(v)
 	s.Version = ""
 	if open {
-		for p := s.Properties.Oldest(); p != nil; p = p.Next() {
-			dropRequired(p.Value)
-		}
+		trimOutput(s, 0)
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -37,16 +45,19 @@ func generate(v any, open bool) json.RawMessage {
 
 // Advertised is the schema agents are shown for an input schema from For:
 // the same properties, types, enums, defaults, required list and numeric
-// and item-count bounds, without the string length bounds and character
-// patterns. Those change no choice a model makes, cost bytes in every
+// and item-count bounds, without the string length bounds, the character
+// patterns and additionalProperties: false. Those change no choice a model
+// makes (it sees every property there is), cost bytes in every
 // conversation, and are still enforced: arguments are validated against
-// the full schema, and a violation names the argument and the rule.
+// the full schema, and a violation (a misspelt argument included) names
+// the argument and the rule.
 func Advertised(full json.RawMessage) json.RawMessage {
 	var s map[string]any
 	if err := json.Unmarshal(full, &s); err != nil {
 		panic("schemas: advertised: " + err.Error())
 	}
 	stripStringBounds(s)
+	delete(s, "additionalProperties")
 	b, err := json.Marshal(s)
 	if err != nil {
 		panic("schemas: advertised: " + err.Error())
@@ -83,25 +94,30 @@ func stripStringBounds(s map[string]any) {
 	}
 }
 
-// dropRequired removes the required lists nested in an output schema (the
-// top level keeps its own): outputs are produced by sentry-mcp, not by the
-// agent, and the lists cost bytes of tools/list in every conversation
-// while telling a model nothing it acts on.
-func dropRequired(s *jsonschema.Schema) {
+// trimOutput drops s's required lists and the properties below
+// outputDepth (see ForOutput).
+func trimOutput(s *jsonschema.Schema, depth int) {
 	if s == nil {
 		return
 	}
 	s.Required = nil
 	if s.Properties != nil {
-		for p := s.Properties.Oldest(); p != nil; p = p.Next() {
-			dropRequired(p.Value)
+		if depth >= outputDepth {
+			s.Properties = nil
+		} else {
+			for p := s.Properties.Oldest(); p != nil; p = p.Next() {
+				trimOutput(p.Value, depth+1)
+			}
 		}
 	}
-	dropRequired(s.Items)
+	trimOutput(s.Items, depth)
+	if s.AdditionalProperties != nil && s.AdditionalProperties != jsonschema.TrueSchema && s.AdditionalProperties != jsonschema.FalseSchema {
+		trimOutput(s.AdditionalProperties, depth)
+	}
 	for _, sub := range s.AnyOf {
-		dropRequired(sub)
+		trimOutput(sub, depth)
 	}
 	for _, sub := range s.OneOf {
-		dropRequired(sub)
+		trimOutput(sub, depth)
 	}
 }

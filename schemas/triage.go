@@ -2,8 +2,8 @@ package schemas
 
 // GetIssueTagsInput is get_issue_tags' input.
 type GetIssueTagsInput struct {
-	Issue        string `json:"issue" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Id, short id (BACKEND-1A) or URL."`
-	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Slug; needed for short ids."`
+	Issue        string `json:"issue" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Id, short id or URL."`
+	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Needed for short ids."`
 	Key          string `json:"key,omitempty" jsonschema:"pattern=^[A-Za-z0-9_.:-]+$,maxLength=200" jsonschema_description:"List every value of this tag."`
 	Environment  string `json:"environment,omitempty" jsonschema:"maxLength=64"`
 	Cursor       string `json:"cursor,omitempty" jsonschema:"maxLength=200"`
@@ -36,8 +36,8 @@ type TagValueCount struct {
 
 // IssueActivityInput is list_issue_activity's input.
 type IssueActivityInput struct {
-	Issue        string `json:"issue" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Id, short id (BACKEND-1A) or URL."`
-	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Slug; needed for short ids."`
+	Issue        string `json:"issue" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Id, short id or URL."`
+	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Needed for short ids."`
 }
 
 // ActivityOutput is list_issue_activity's output, newest first.
@@ -58,8 +58,8 @@ type ActivityEntry struct {
 
 // AddIssueCommentInput is add_issue_comment's input.
 type AddIssueCommentInput struct {
-	Issue        string `json:"issue" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Id, short id (BACKEND-1A) or URL."`
-	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Slug; needed for short ids."`
+	Issue        string `json:"issue" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Id, short id or URL."`
+	Organization string `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Needed for short ids."`
 	Text         string `json:"text" jsonschema:"minLength=1,maxLength=5000" jsonschema_description:"The comment (Markdown)."`
 }
 

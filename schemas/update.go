@@ -2,9 +2,9 @@ package schemas
 
 // UpdateIssueInput is update_issue's input.
 type UpdateIssueInput struct {
-	Issue             string   `json:"issue,omitempty" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Id, short id (BACKEND-1A) or URL."`
-	Issues            []string `json:"issues,omitempty" jsonschema:"minItems=1,maxItems=25" jsonschema_description:"Several issues of one organization, instead of issue."`
-	Organization      string   `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Slug; needed for short ids."`
+	Issue             string   `json:"issue,omitempty" jsonschema:"minLength=1,maxLength=2048" jsonschema_description:"Id, short id or URL."`
+	Issues            []string `json:"issues,omitempty" jsonschema:"minItems=1,maxItems=25" jsonschema_description:"Instead of issue; one org."`
+	Organization      string   `json:"organization,omitempty" jsonschema:"pattern=^[A-Za-z0-9_-]+$,maxLength=128" jsonschema_description:"Needed for short ids."`
 	Status            string   `json:"status,omitempty" jsonschema:"enum=unresolved,enum=archived" jsonschema_description:"archived alone: until escalating."`
 	ArchiveFor        string   `json:"archive_for,omitempty" jsonschema:"maxLength=8" jsonschema_description:"e.g. 30m, 24h, 7d."`
 	ArchiveUntilCount int      `json:"archive_until_count,omitempty" jsonschema:"minimum=1" jsonschema_description:"Until this many more events."`

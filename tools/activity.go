@@ -27,7 +27,7 @@ func listIssueActivityTool() Tool {
 	return define(Tool{
 		Name:        "list_issue_activity",
 		Title:       "List issue activity",
-		Description: "Show an issue's history, newest first: comments, status changes, assignments.",
+		Description: "An issue's history, newest first: comments, status changes, assignments.",
 		Toolset:     ToolsetIssues,
 		Scopes:      []string{"event:read"},
 		ReadOnly:    true,

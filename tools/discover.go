@@ -332,7 +332,7 @@ func getTraceTool() Tool {
 	return define(Tool{
 		Name:        "get_trace",
 		Title:       "Get trace",
-		Description: "Get a trace's span tree with durations and errors (trace id from an event).",
+		Description: "A trace's span tree with durations and errors.",
 		Toolset:     ToolsetEvents,
 		Scopes:      eventsScopes,
 		ReadOnly:    true,

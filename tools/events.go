@@ -40,7 +40,7 @@ func getEventTool() Tool {
 	return define(Tool{
 		Name:        "get_event",
 		Title:       "Get event",
-		Description: "Get an event in full: exceptions, code, breadcrumbs, request, user, contexts, tags.",
+		Description: "An event in full: exceptions, code, breadcrumbs, request, user, contexts, tags.",
 		Toolset:     ToolsetIssues,
 		Scopes:      []string{"event:read"},
 		ReadOnly:    true,

@@ -171,7 +171,7 @@ func getIssueTool() Tool {
 	return define(Tool{
 		Name:        "get_issue",
 		Title:       "Get issue",
-		Description: "Get an issue: state, counts, top tags, and its latest exception with in-app frames.",
+		Description: "An issue: state, counts, top tags, latest exception with in-app frames.",
 		Toolset:     ToolsetIssues,
 		Scopes:      []string{"event:read"},
 		ReadOnly:    true,

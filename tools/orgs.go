@@ -29,7 +29,7 @@ func whoamiTool() Tool {
 	return define(Tool{
 		Name:        "whoami",
 		Title:       "Who am I",
-		Description: "Show the signed-in Sentry user, the granted scopes and which tools they enable.",
+		Description: "The signed-in Sentry user, granted scopes and the tools they enable.",
 		Toolset:     ToolsetOrgs,
 		ReadOnly:    true,
 	}, func(ctx context.Context, d *Deps, p *Principal, _ *schemas.NoInput) (*schemas.WhoamiOutput, string, error) {
@@ -109,7 +109,7 @@ func listOrganizationsTool() Tool {
 	return define(Tool{
 		Name:        "list_organizations",
 		Title:       "List organizations",
-		Description: "List the Sentry organizations you belong to (slugs are used by other tools).",
+		Description: "List your Sentry organizations (their slugs go to other tools).",
 		Toolset:     ToolsetOrgs,
 		Scopes:      []string{"org:read"},
 		ReadOnly:    true,

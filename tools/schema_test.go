@@ -1,6 +1,7 @@
 package tools_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -25,14 +26,11 @@ func TestToolsListGolden(t *testing.T) {
 		{"tools_list_pinned.golden.json", setup{org: "acme"}},
 	} {
 		h := newHarness(t, tt.s)
-		res, err := h.c.ListTools(context.Background(), mcp.ListToolsRequest{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		compact, _ := json.Marshal(res.Tools)
-		t.Logf("%s: tools/list carries %d tools in %d bytes", tt.file, len(res.Tools), len(compact))
-		got, _ := json.MarshalIndent(res.Tools, "", "  ")
-		got = append(got, '\n')
+		compact := wireTools(t, h, tt.s.org)
+		t.Logf("%s: tools/list carries %d bytes", tt.file, len(compact))
+		var indented bytes.Buffer
+		json.Indent(&indented, compact, "", "  ")
+		got := append(indented.Bytes(), '\n')
 		path := filepath.Join("testdata", tt.file)
 		if *update {
 			if err := os.WriteFile(path, got, 0o644); err != nil {

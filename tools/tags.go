@@ -24,7 +24,7 @@ func getIssueTagsTool() Tool {
 	return define(Tool{
 		Name:        "get_issue_tags",
 		Title:       "Get issue tags",
-		Description: "Who and what an issue affects: top values per tag with shares, or every value of one tag.",
+		Description: "An issue's top values per tag (who, what, where), or every value of one tag.",
 		Toolset:     ToolsetIssues,
 		Scopes:      []string{"event:read"},
 		ReadOnly:    true,

@@ -88,11 +88,7 @@ func TestToolSnapshots(t *testing.T) {
 // model reads (name + description + input schema per tool).
 func TestContextBudget(t *testing.T) {
 	h := newHarness(t, setup{})
-	res, err := h.c.ListTools(context.Background(), mcp.ListToolsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	whole, _ := json.Marshal(res.Tools)
+	whole := wireTools(t, h, "")
 	var raw []struct {
 		Name        string          `json:"name"`
 		Description string          `json:"description"`
@@ -103,15 +99,45 @@ func TestContextBudget(t *testing.T) {
 	}
 	visible := 0
 	for _, tl := range raw {
-		b, _ := json.Marshal(tl)
-		visible += len(b)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.Encode(tl)
+		visible += len(bytes.TrimSpace(b.Bytes()))
 	}
-	t.Logf("default toolsets: %d tools, tools/list tools array %d bytes, model-visible %d bytes", len(res.Tools), len(whole), visible)
+	t.Logf("default toolsets: %d tools, tools/list tools array %d bytes, model-visible %d bytes", len(raw), len(whole), visible)
 	// The budget of the whole triage set (18 tools); Sentry's own server
 	// spends 26,151 and 23,363 bytes on 9.
 	if len(whole) > 18000 || visible > 8000 {
 		t.Errorf("tools/list is %d bytes (budget 18,000), model-visible %d (budget 8,000)", len(whole), visible)
 	}
+}
+
+// wireTools is the tools array of tools/list exactly as the server writes
+// it (compact JSON), not as a client re-encodes what it parsed.
+func wireTools(t *testing.T, h *harness, org string) []byte {
+	t.Helper()
+	srv := h.inv.MCPServer(tools.ServerOptions{Version: "test", Org: org})
+	ctx := tools.WithPrincipal(context.Background(), h.pr)
+	srv.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`))
+	resp := srv.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
+	b, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg struct {
+		Result struct {
+			Tools json.RawMessage `json:"tools"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(b, &msg); err != nil || len(msg.Result.Tools) == 0 {
+		t.Fatalf("tools/list: %v %s", err, b)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, msg.Result.Tools); err != nil {
+		t.Fatal(err)
+	}
+	return compact.Bytes()
 }
 
 // TestOneServerTwoPrincipals: one server, two callers with different
