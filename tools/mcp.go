@@ -1,8 +1,10 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -123,4 +125,32 @@ func annotations(t *Tool) mcp.ToolAnnotation {
 		}
 	}
 	return a
+}
+
+// ToolsListBytes is the tools array of tools/list as the server writes it
+// for the caller in ctx (compact JSON): what one conversation pays for the
+// tool definitions.
+func (inv *Inventory) ToolsListBytes(ctx context.Context, opts ServerOptions) ([]byte, error) {
+	srv := inv.MCPServer(opts)
+	if opts.Bind != nil {
+		ctx = opts.Bind(ctx)
+	}
+	srv.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"`+mcp.LATEST_PROTOCOL_VERSION+`","capabilities":{},"clientInfo":{"name":"sentry-mcp","version":"1"}}}`))
+	b, err := json.Marshal(srv.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)))
+	if err != nil {
+		return nil, err
+	}
+	var msg struct {
+		Result struct {
+			Tools json.RawMessage `json:"tools"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(b, &msg); err != nil || len(msg.Result.Tools) == 0 {
+		return nil, fmt.Errorf("tools/list: %v: %.200s", err, b)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, msg.Result.Tools); err != nil {
+		return nil, err
+	}
+	return compact.Bytes(), nil
 }

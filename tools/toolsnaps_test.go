@@ -117,27 +117,11 @@ func TestContextBudget(t *testing.T) {
 // it (compact JSON), not as a client re-encodes what it parsed.
 func wireTools(t *testing.T, h *harness, org string) []byte {
 	t.Helper()
-	srv := h.inv.MCPServer(tools.ServerOptions{Version: "test", Org: org})
-	ctx := tools.WithPrincipal(context.Background(), h.pr)
-	srv.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`))
-	resp := srv.HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
-	b, err := json.Marshal(resp)
+	b, err := h.inv.ToolsListBytes(context.Background(), tools.ServerOptions{Version: "test", Org: org, Bind: bindPrincipal(h.pr)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var msg struct {
-		Result struct {
-			Tools json.RawMessage `json:"tools"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(b, &msg); err != nil || len(msg.Result.Tools) == 0 {
-		t.Fatalf("tools/list: %v %s", err, b)
-	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, msg.Result.Tools); err != nil {
-		t.Fatal(err)
-	}
-	return compact.Bytes()
+	return b
 }
 
 // TestOneServerTwoPrincipals: one server, two callers with different

@@ -249,7 +249,9 @@ func TestCLI(t *testing.T) {
 		{"tools without credentials", []string{"SENTRY_URL=" + fake.URL, "SENTRY_MCP_INSECURE_STORAGE=1"}, []string{"tools"}, 1, []string{"whoami", "yes", "list_issues", "no: no credentials", "Not usable: not signed in"}, []string{"auth login"}},
 		{"tools with a rejected token", []string{"SENTRY_URL=" + fake.URL, "SENTRY_ACCESS_TOKEN=sntryu_wrong"}, []string{"tools"}, 1, []string{"no: no credentials", "rejected"}, nil},
 		{"serve --help", nil, []string{"serve", "--help"}, 0, nil, []string{"--toolsets LIST", "SENTRY_MCP_EXCLUDE_TOOLS"}},
-		{"demo", nil, []string{"demo"}, 0, []string{"tools/list:", "bytes", "get_issue", "Stack", "is now resolved", "(tool error)"}, nil},
+		{"demo", nil, []string{"demo"}, 0, []string{"tools/list: 18 tools", "bytes", "Stack", "Breadcrumbs", "Headers: Accept", "Not shown: 2 other headers, cookies, environment.",
+			"user: 5,310 events", "assigned to Sam Okafor, priority high", "Added comment", "is now resolved in the next release", "assigned the issue to sam@acme.example",
+			"count_unique(user)", "p95(transaction.duration) (ms)", "! error: OperationalError", "Commits (13, newest first)", "(tool error) Invalid arguments"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,6 +282,10 @@ func TestCLI(t *testing.T) {
 			}
 			if strings.Contains(stdout.String()+stderr.String(), secretToken) {
 				t.Error("the token appeared in the output")
+			}
+			// The tour's only tool error is the one it shows on purpose.
+			if n := strings.Count(stdout.String(), "(tool error)"); tt.name == "demo" && n != 1 {
+				t.Errorf("the demo has %d tool errors, want 1:\n%s", n, stdout.String())
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/sentry-mcp/sentry-mcp/tools"
 	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
@@ -42,7 +43,10 @@ func tour(ctx context.Context, a *app, sess *session, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b, _ := json.Marshal(list.Tools)
+	b, err := a.inv.ToolsListBytes(ctx, tools.ServerOptions{Version: version, Org: a.id.org, Bind: a.id.bind})
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "tools/list: %d tools, %d bytes of context for the agent.\n", len(list.Tools), len(b))
 
 	step := func(title, tool string, args map[string]any) (*mcp.CallToolResult, error) {
@@ -93,13 +97,13 @@ func tour(ctx context.Context, a *app, sess *session, stdout io.Writer) error {
 	add("Assign it", "update_issue", func() map[string]any {
 		return map[string]any{"organization": "acme", "issue": issue, "assignee": "user:" + userID, "priority": "high"}
 	}, nil)
-	add("Say why", "add_issue_comment", onIssue(map[string]any{"text": "Taking this: the retry loop in the charge path, fix in the next release."}), nil)
+	add("Say why", "add_issue_comment", onIssue(map[string]any{"text": "Replica failover: 30b5086 retries the connection once; resolving in the next release."}), nil)
 	add("Resolve it in the next release", "resolve_issue", onIssue(map[string]any{"resolution": "next_release"}), nil)
 	add("What happened to it", "list_issue_activity", onIssue(nil), nil)
 	add("Discover: errors by title, with users affected", "search_events", fixed(map[string]any{"organization": "acme", "fields": []string{"title", "count()", "count_unique(user)"}, "sort": "-count()", "period": "14d", "limit": 5}), nil)
 	add("Discover: the slowest transactions", "search_events", fixed(map[string]any{"organization": "acme", "dataset": "transactions", "fields": []string{"transaction", "p95(transaction.duration)", "failure_rate()", "count()"}, "sort": "-p95(transaction.duration)", "limit": 5}), nil)
 	add("The trace of the event", "get_trace", func() map[string]any { return map[string]any{"organization": "acme", "trace_id": traceID} }, nil)
-	add("Releases of the backend", "get_release", fixed(map[string]any{"organization": "acme", "version": "backend@2.14.0"}), nil)
+	add("The release with the retry: commits and deploys", "get_release", fixed(map[string]any{"organization": "acme", "version": "backend@2.14.0"}), nil)
 	add("A bad argument is a tool error the agent can act on", "list_issues", fixed(map[string]any{"organization": "../../api-tokens"}), nil)
 	for _, st := range steps {
 		var args map[string]any
@@ -130,12 +134,17 @@ type demoStep struct {
 
 // structuredString is structuredContent[list][i][field], "" if absent.
 func structuredString(res *mcp.CallToolResult, list string, i int, field string) string {
-	var out map[string][]map[string]any
+	var out map[string]any
 	b, _ := json.Marshal(res.StructuredContent)
-	if json.Unmarshal(b, &out) != nil || len(out[list]) <= i {
+	if json.Unmarshal(b, &out) != nil {
 		return ""
 	}
-	s, _ := out[list][i][field].(string)
+	items, _ := out[list].([]any)
+	if len(items) <= i {
+		return ""
+	}
+	item, _ := items[i].(map[string]any)
+	s, _ := item[field].(string)
 	return s
 }
 
