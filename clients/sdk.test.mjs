@@ -164,6 +164,27 @@ test("every tool answers with structuredContent that matches its outputSchema", 
 
   const releases = await run("list_releases", { organization: "acme" });
   assert.ok(releases.sc.releases.length > 0);
+  const release = await run("get_release", { organization: "acme", version: "backend@2.14.0" });
+  assert.ok(release.sc.commits.length > 0);
+
+  const members = await run("list_members", { organization: "acme" });
+  const sam = members.sc.members.find((m) => m.email === "sam@acme.example");
+  assert.ok(sam?.user_id, "members carry the user id assignment takes");
+  const event = await run("get_event", { issue: "BACKEND-2", organization: "acme" });
+  assert.match(event.sc.contexts.trace_id, /^[0-9a-f]{32}$/);
+  const trace = await run("get_trace", { organization: "acme", trace_id: event.sc.contexts.trace_id });
+  assert.ok(trace.sc.tree.length > 0);
+  await run("list_issue_events", { issue: "BACKEND-2", organization: "acme", limit: 2 });
+  const tags = await run("get_issue_tags", { issue: "BACKEND-2", organization: "acme", key: "user" });
+  assert.equal(tags.sc.tags[0].key, "user");
+  const table = await run("search_events", { organization: "acme", fields: ["title", "count()"], sort: "-count()", limit: 3 });
+  assert.equal(typeof table.sc.rows[0]["count()"], "number");
+  const assigned = await run("update_issue", { issue: "BACKEND-2", organization: "acme", assignee: `user:${sam.user_id}` });
+  assert.ok(JSON.stringify(assigned.sc).includes("Sam Okafor"));
+  await run("update_issue", { issues: [page1.sc.issues[2].short_id, page1.sc.issues[3].id], organization: "acme", status: "archived", archive_for: "24h" });
+  await run("add_issue_comment", { issue: "BACKEND-2", organization: "acme", text: "Seen from the TypeScript SDK." });
+  const activity = await run("list_issue_activity", { issue: "BACKEND-2", organization: "acme" });
+  assert.ok(JSON.stringify(activity.sc).includes("Seen from the TypeScript SDK."));
 
   const resolved = await run("resolve_issue", { issue: first.id });
   assert.equal(resolved.sc.status, "resolved");
@@ -176,7 +197,7 @@ test("every tool answers with structuredContent that matches its outputSchema", 
 test("ajv really checks the output schemas (a broken result is rejected)", () => {
   const validate = validators.get("list_issues");
   assert.equal(validate({ issues: [{ id: 1 }] }), false);
-  assert.equal(validators.get("whoami")({}), false);
+  assert.equal(validators.get("whoami")({ read_only: "no" }), false);
 });
 
 test("the SDK itself rejects structuredContent that violates the outputSchema", async () => {
@@ -186,7 +207,7 @@ test("the SDK itself rejects structuredContent that violates the outputSchema", 
     const { tools: listed } = await c.listTools();
     // Same tools, but list_issues now promises a field it never sends.
     c.cacheToolMetadata(listed.map((x) => x.name !== "list_issues" ? x
-      : { ...x, outputSchema: { ...x.outputSchema, required: [...x.outputSchema.required, "no_such_field"] } }));
+      : { ...x, outputSchema: { ...x.outputSchema, required: [...(x.outputSchema.required ?? []), "no_such_field"] } }));
     await assert.rejects(c.callTool({ name: "list_issues", arguments: { organization: "acme", limit: 1 } }),
       /does not match the tool's output schema/);
     const ok = await c.callTool({ name: "list_organizations", arguments: {} });

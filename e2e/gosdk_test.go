@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -118,6 +119,20 @@ func TestGoSDKClient(t *testing.T) {
 				t.Errorf("get_issue(%v) = %v", first["short_id"], got["id"])
 			}
 			call("list_releases", map[string]any{"organization": "acme"})
+			call("get_release", map[string]any{"organization": "acme", "version": "backend@2.14.0"})
+			call("list_members", map[string]any{"organization": "acme"})
+			ev := call("get_event", map[string]any{"issue": "BACKEND-2", "organization": "acme"})
+			trace, _ := ev["contexts"].(map[string]any)["trace_id"].(string)
+			call("get_trace", map[string]any{"organization": "acme", "trace_id": trace})
+			call("list_issue_events", map[string]any{"issue": first["short_id"], "organization": "acme", "limit": 2})
+			call("get_issue_tags", map[string]any{"issue": first["short_id"], "organization": "acme"})
+			call("search_events", map[string]any{"organization": "acme", "fields": []string{"title", "count()"}, "sort": "-count()"})
+			call("update_issue", map[string]any{"issue": first["short_id"], "organization": "acme", "assignee": "me", "priority": "high"})
+			call("update_issue", map[string]any{"issues": []any{list[1].(map[string]any)["short_id"], list[2].(map[string]any)["id"]}, "organization": "acme", "status": "archived"})
+			call("add_issue_comment", map[string]any{"issue": first["id"], "text": "Seen in e2e."})
+			if act := call("list_issue_activity", map[string]any{"issue": first["id"]}); !strings.Contains(fmt.Sprint(act), "Seen in e2e.") {
+				t.Errorf("list_issue_activity lacks the comment: %v", act)
+			}
 			res := call("resolve_issue", map[string]any{"issue": first["id"]})
 			if res["status"] != "resolved" {
 				t.Errorf("resolve_issue = %v", res)

@@ -140,6 +140,12 @@ check "tools/call list_issues with --tool-args-json" 0 \
 check "tools/call get_issue by short id" 0 \
 	'out.result.structuredContent.short_id === "BACKEND-1" && out.result.structuredContent.latest_event.exceptions[0].frames.length > 0' \
 	-- "${server[@]}" --method tools/call --tool-name get_issue --tool-args-json '{"issue":"BACKEND-1","organization":"acme"}'
+check "tools/call search_events with a list argument" 0 \
+	'out.result.structuredContent.rows.length === 3 && typeof out.result.structuredContent.rows[0]["count()"] === "number"' \
+	-- "${server[@]}" --method tools/call --tool-name search_events --tool-args-json '{"organization":"acme","fields":["title","count()"],"sort":"-count()","limit":3}'
+check "tools/call update_issue (a write) assigns" 0 \
+	'JSON.stringify(out.result.structuredContent).includes("Priya Natarajan") && !out.result.isError' \
+	-- "${server[@]}" --method tools/call --tool-name update_issue --tool-args-json '{"issue":"BACKEND-3","organization":"acme","assignee":"priya@acme.example"}'
 check "tools/call whoami, modern protocol (server/discover, 2026-07-28)" 0 \
 	'out.result.structuredContent.user.name === "Dana Reyes"' \
 	-- --protocol-era modern "${server[@]}" --method tools/call --tool-name whoami --tool-args-json '{}'

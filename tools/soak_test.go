@@ -120,6 +120,14 @@ func TestSoak(t *testing.T) {
 		{"list_releases", map[string]any{"organization": "acme"}},
 		{"resolve_issue", map[string]any{"issue": "PAYMENTS-3", "organization": "acme"}},
 		{"whoami", nil},
+		{"get_event", map[string]any{"issue": "BACKEND-2", "organization": "acme"}},
+		{"list_issue_events", map[string]any{"issue": "FRONTEND-1", "organization": "acme", "limit": 5}},
+		{"get_issue_tags", map[string]any{"issue": "BACKEND-2", "organization": "acme"}},
+		{"list_issue_activity", map[string]any{"issue": "BACKEND-1", "organization": "acme"}},
+		{"list_members", map[string]any{"organization": "acme"}},
+		{"get_release", map[string]any{"organization": "acme", "version": "backend@2.14.0"}},
+		{"search_events", map[string]any{"organization": "acme", "fields": []string{"title", "count()"}}},
+		{"update_issue", map[string]any{"issue": "FRONTEND-3", "organization": "acme", "priority": "medium"}},
 		{"get_issue", map[string]any{"issue": "../../x"}}, // refused locally
 	}
 	var (

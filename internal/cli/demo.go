@@ -157,10 +157,5 @@ func structuredTraceID(res *mcp.CallToolResult) string {
 	if json.Unmarshal(b, &out) != nil {
 		return ""
 	}
-	for k, v := range out.Contexts {
-		if strings.Contains(k, "trace") && len(v) == 32 {
-			return v
-		}
-	}
-	return ""
+	return out.Contexts["trace_id"]
 }
