@@ -156,6 +156,10 @@ type Calls struct {
 	// IssuesPath is the upstream path ListIssues requests (for the direct
 	// baseline: the same request, made to the fake without MCP).
 	IssuesPath string
+	// GetEvent reads one issue's latest event with one upstream request,
+	// EventPath (zero for a server without such a tool).
+	GetEvent  Call
+	EventPath string
 }
 
 // Ours is sentry-mcp at bin.
@@ -173,6 +177,8 @@ func Ours(bin string) Server {
 			ListReleases: Call{"list_releases", map[string]any{"organization": "acme"}},
 			Resolve:      Call{"resolve_issue", map[string]any{"issue": "BACKEND-2", "organization": "acme"}},
 			IssuesPath:   "/api/0/organizations/acme/issues/",
+			GetEvent:     Call{"get_event", map[string]any{"issue": "4504102"}},
+			EventPath:    "/api/0/issues/4504102/events/latest/",
 		},
 	}
 }
