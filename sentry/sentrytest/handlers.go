@@ -105,25 +105,7 @@ func listOrganizations(c *call) {
 	}
 	// DateTimePaginator on -date_added.
 	slices.SortStableFunc(orgs, func(a, b *Org) int { return b.DateCreated.Compare(a.DateCreated) })
-	perPage, ok := c.perPage()
-	if !ok {
-		return
-	}
-	cur, ok := c.cursorParam()
-	if !ok {
-		return
-	}
-	p, err := seqPage(len(orgs), perPage, cur)
-	if err != nil {
-		c.detail(400, err.Error())
-		return
-	}
-	out := []any{}
-	for _, o := range orgs[p.start:p.end] {
-		out = append(out, c.v.organization(o))
-	}
-	c.w.Header().Set("Link", c.linkHeader(p))
-	c.json(200, out)
+	serveSeqPage(c, orgs, func(o *Org) any { return c.v.organization(o) })
 }
 
 // GET /api/0/organizations/{org}/teams/ (organization_teams.py): active

@@ -319,6 +319,30 @@ func pyInt(s string) (int, error) {
 	return int(n), nil
 }
 
+// serveSeqPage answers one page of a date-ordered list (DateTimePaginator)
+// with per_page, cursor and Link, the cursor being the fake's 0:{offset}:{prev}.
+func serveSeqPage[T any](c *call, items []T, render func(T) any) {
+	perPage, ok := c.perPage()
+	if !ok {
+		return
+	}
+	cur, ok := c.cursorParam()
+	if !ok {
+		return
+	}
+	p, err := seqPage(len(items), perPage, cur)
+	if err != nil {
+		c.detail(400, err.Error())
+		return
+	}
+	out := []any{}
+	for _, it := range items[p.start:p.end] {
+		out = append(out, render(it))
+	}
+	c.w.Header().Set("Link", c.linkHeader(p))
+	c.json(200, out)
+}
+
 // serveOffsetPage answers one OffsetPaginator page of items (projects,
 // releases): per_page and cursor checked, the page rendered, Link set.
 func serveOffsetPage[T any](c *call, items []T, render func(T) any) {

@@ -448,27 +448,9 @@ func listIssueTagValues(c *call) {
 	if !ok {
 		return
 	}
-	perPage, ok := c.perPage()
-	if !ok {
-		return
-	}
-	cur, ok := c.cursorParam()
-	if !ok {
-		return
-	}
 	vals := slices.Clone(kd.values)
 	sortBy, _ := c.q.get("sort")
 	sortTagValues(vals, sortBy)
 	vals = vals[:min(len(vals), maxTagValues)]
-	p, err := seqPage(len(vals), perPage, cur)
-	if err != nil {
-		c.detail(400, err.Error())
-		return
-	}
-	out := []any{}
-	for _, d := range vals[p.start:p.end] {
-		out = append(out, c.v.tagValueRow(kd.key, d))
-	}
-	c.w.Header().Set("Link", c.linkHeader(p))
-	c.json(200, out)
+	serveSeqPage(c, vals, func(d tagValueDist) any { return c.v.tagValueRow(kd.key, d) })
 }

