@@ -123,7 +123,10 @@ func TestGetReleaseErrors(t *testing.T) {
 			}
 		}
 	}
-	// Versions Sentry cannot have are refused before any request.
+	// Versions Sentry cannot have are refused before any request (on a
+	// harness of their own: the calls above cancel their commits and deploys
+	// requests, which may reach the fake after the call has answered).
+	h = newHarness(t, setup{})
 	for _, v := range []string{"a/b", "backend@2.14.0/commits", `a\b`, "..", ".", "a\nb", "a\tb", "a\x00", "", "  "} {
 		h.fake.ResetRequests()
 		res := h.call("get_release", map[string]any{"organization": "acme", "version": v})
