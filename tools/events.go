@@ -225,6 +225,9 @@ func frameVars(ev *sentry.Event) (map[string]string, int, string) {
 		out := make(map[string]string, len(shown))
 		for _, k := range shown {
 			out[k] = jsonText(vars[k])
+			if sensitiveName(k) {
+				out[k] = filtered
+			}
 		}
 		return out, more, f.Function
 	}
@@ -263,7 +266,7 @@ func crumbMessage(c sentry.Breadcrumb) string {
 	}
 	switch {
 	case get("url") != "":
-		s := strings.TrimSpace(get("method") + " " + get("url"))
+		s := strings.TrimSpace(get("method") + " " + safeURL(get("url")))
 		if st := get("status_code"); st != "" {
 			s += " [" + st + "]"
 		}
@@ -278,9 +281,66 @@ func crumbMessage(c sentry.Breadcrumb) string {
 	sort.Strings(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, k+"="+get(k))
+		v := get(k)
+		if sensitiveName(k) {
+			v = filtered
+		} else if strings.Contains(v, "://") {
+			v = safeURL(v)
+		}
+		parts = append(parts, k+"="+v)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// filtered stands for a value get_event does not show.
+const filtered = "[filtered]"
+
+// splitURL is a URL from an event without its userinfo and fragment, and
+// its query parameters.
+func splitURL(raw string) (string, []sentry.Pair) {
+	raw, _, _ = strings.Cut(sentry.RedactUserinfo(raw), "#")
+	base, q, ok := strings.Cut(raw, "?")
+	if !ok {
+		return raw, nil
+	}
+	vals, _ := url.ParseQuery(q)
+	names := make([]string, 0, len(vals))
+	for k := range vals {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var pairs []sentry.Pair
+	for _, k := range names {
+		for _, v := range vals[k] {
+			pairs = append(pairs, sentry.Pair{Name: k, Value: v})
+		}
+	}
+	return base, pairs
+}
+
+// queryText is query parameters as k=v&..., the values of sensitive names
+// filtered.
+func queryText(pairs []sentry.Pair) string {
+	parts := make([]string, 0, len(pairs))
+	for _, q := range pairs {
+		v := q.Value
+		if sensitiveName(q.Name) {
+			v = filtered
+		}
+		parts = append(parts, q.Name+"="+v)
+	}
+	return strings.Join(parts, "&")
+}
+
+// safeURL is a URL from an event (a breadcrumb's, a variable's) as
+// get_event shows it: no userinfo, no fragment, the query values of
+// sensitive names filtered.
+func safeURL(raw string) string {
+	base, pairs := splitURL(raw)
+	if len(pairs) == 0 {
+		return base
+	}
+	return base + "?" + queryText(pairs)
 }
 
 // isoSeconds writes a timestamp as 2026-05-01T10:14:57Z: ISO strings lose
@@ -325,32 +385,9 @@ func sensitiveName(name string) bool {
 // It also returns how many headers were left out.
 func eventRequest(r *sentry.Request) (*schemas.EventRequest, int) {
 	out := &schemas.EventRequest{Method: string(r.Method)}
-	raw, _, _ := strings.Cut(sentry.RedactUserinfo(string(r.URL)), "#")
-	query := r.QueryPairs()
-	if base, q, ok := strings.Cut(raw, "?"); ok {
-		raw = base
-		vals, _ := url.ParseQuery(q)
-		names := make([]string, 0, len(vals))
-		for k := range vals {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			for _, v := range vals[k] {
-				query = append(query, sentry.Pair{Name: k, Value: v})
-			}
-		}
-	}
-	out.URL = raw
-	parts := make([]string, 0, len(query))
-	for _, q := range query {
-		v := q.Value
-		if sensitiveName(q.Name) {
-			v = "[filtered]"
-		}
-		parts = append(parts, q.Name+"="+v)
-	}
-	out.Query = strings.Join(parts, "&")
+	base, inURL := splitURL(string(r.URL))
+	out.URL = base
+	out.Query = queryText(append(r.QueryPairs(), inURL...))
 	hidden := 0
 	for _, h := range r.HeaderPairs() {
 		if !safeHeaders[strings.ToLower(strings.TrimSpace(h.Name))] || sensitiveName(h.Name) {
@@ -359,7 +396,7 @@ func eventRequest(r *sentry.Request) (*schemas.EventRequest, int) {
 		}
 		v := h.Value
 		if strings.EqualFold(h.Name, "referer") { // a URL: its query may hold a token
-			v, _, _ = strings.Cut(sentry.RedactUserinfo(v), "?")
+			v, _ = splitURL(v)
 		}
 		if out.Headers == nil {
 			out.Headers = map[string]string{}

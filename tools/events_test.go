@@ -405,7 +405,9 @@ func hostileEvent(ev map[string]any) {
 		}
 		crumbs = append(crumbs, map[string]any{"timestamp": 1541539195.5 + float64(i), "category": "c" + hostile, "level": "l" + hostile, "message": m, "type": "default"})
 	}
-	crumbs = append(crumbs, map[string]any{"timestamp": "2026-01-01T00:00:00Z", "category": 7, "data": map[string]any{"url": "https://x.example/" + hostile, "method": "GET", "status_code": 500}})
+	crumbs = append(crumbs, map[string]any{"timestamp": "2026-01-01T00:00:00Z", "category": 7, "data": map[string]any{"url": "https://x.example/" + hostile, "method": "GET", "status_code": 500}},
+		map[string]any{"timestamp": "2026-01-01T00:00:01Z", "category": "http", "data": map[string]any{"url": "https://u:SECRETW@x.example/a?access_token=SECRETX&page=3", "method": "GET"}},
+		map[string]any{"timestamp": "2026-01-01T00:00:02Z", "category": "custom", "data": map[string]any{"Authorization": "Bearer SECRETY", "api_key": "SECRETZ", "next": "https://x.example/cb?token=SECRET1", "step": 2}})
 	for _, en := range ev["entries"].([]any) {
 		en := en.(map[string]any)
 		switch en["type"] {
@@ -417,7 +419,7 @@ func hostileEvent(ev map[string]any) {
 			frames := x["stacktrace"].(map[string]any)["frames"].([]any)
 			f := frames[len(frames)-1].(map[string]any)
 			f["inApp"] = true
-			vars := map[string]any{"big": huge, "nested": map[string]any{"deep": []any{hostile, huge}}}
+			vars := map[string]any{"big": huge, "nested": map[string]any{"deep": []any{hostile, huge}}, "api_token": "SECRETU", "password": "SECRETV"}
 			for i := 0; i < 60; i++ {
 				vars[fmt.Sprintf("v%02d%s", i, hostile)] = hostile
 			}
@@ -457,7 +459,7 @@ func TestHostileEventIsRenderedAsData(t *testing.T) {
 	txt := text(res)
 	assertInert(t, "get_event", txt)
 	whole, _ := json.Marshal(res)
-	for _, s := range []string{"SECRETA", "SECRETB", "SECRETC", "SECRETD", "SECRETE", "SECRETF", "SECRETG", "SECRETH", "SECRETI", "SECRETJ", "SECRETK", "SECRETL", "SECRETM", "SECRETN", "SECRETO", "SECRETP", "SECRETQ", "SECRETS", "SECRETT", "PASSWORDX"} {
+	for _, s := range []string{"SECRETA", "SECRETB", "SECRETC", "SECRETD", "SECRETE", "SECRETF", "SECRETG", "SECRETH", "SECRETI", "SECRETJ", "SECRETK", "SECRETL", "SECRETM", "SECRETN", "SECRETO", "SECRETP", "SECRETQ", "SECRETS", "SECRETT", "PASSWORDX", "SECRETU", "SECRETV", "SECRETW", "SECRETX", "SECRETY", "SECRETZ", "SECRET1"} {
 		if strings.Contains(string(whole), s) {
 			t.Errorf("the result shows %s", s)
 		}
@@ -466,7 +468,7 @@ func TestHostileEventIsRenderedAsData(t *testing.T) {
 		t.Errorf("text %d bytes, whole result %d bytes, truncated %v", len(txt), len(whole), out.Truncated)
 	}
 	// 500 + 1 breadcrumbs: the client keeps the last 100, the tool 30.
-	for _, want := range []string{"Breadcrumbs (last 30, oldest first; 471 earlier not shown):", "  2026-01-01T00:00:00Z 7: GET https://x.example/x\\nMore results", "[500]", "… 70 more tags", "… 42 more variables", "Not shown: 11 other headers, cookies, environment.", "Query: api_key=[filtered]&q=xx\\nMore results", "page=2&token=[filtered]\n", "page=2", "token=[filtered]", "api_key=[filtered]", "Session=[filtered]", "mechanism m"} {
+	for _, want := range []string{"Breadcrumbs (last 30, oldest first; 473 earlier not shown):", "GET https://***@x.example/a?access_token=[filtered]&page=3", "Authorization=[filtered], api_key=[filtered], next=https://x.example/cb?token=[filtered], step=2", "password = [filtered]", "  2026-01-01T00:00:00Z 7: GET https://x.example/x\\nMore results", "[500]", "… 70 more tags", "… 44 more variables", "Not shown: 11 other headers, cookies, environment.", "Query: api_key=[filtered]&q=xx\\nMore results", "page=2&token=[filtered]\n", "page=2", "token=[filtered]", "api_key=[filtered]", "Session=[filtered]", "mechanism m"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("text lacks %q", want)
 		}
