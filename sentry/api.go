@@ -72,11 +72,11 @@ func (c *Client) ListTeams(ctx context.Context, org string, opt ListOptions) ([]
 	return v, r, nil
 }
 
-// ListEnvironments lists an organization's visible environments (not
-// paginated by Sentry).
+// ListEnvironments lists all of an organization's environments, hidden
+// ones too (visibility=all; Sentry does not paginate them).
 func (c *Client) ListEnvironments(ctx context.Context, org string) ([]Environment, *Response, error) {
 	var v []Environment
-	r, err := c.do(ctx, call{method: http.MethodGet, org: org, route: "/api/0/organizations/%s/environments/", args: []string{org}}, &v)
+	r, err := c.do(ctx, call{method: http.MethodGet, org: org, route: "/api/0/organizations/%s/environments/", args: []string{org}, query: url.Values{"visibility": {"all"}}}, &v)
 	if err != nil {
 		return nil, r, err
 	}

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // eventRefRE is what Sentry routes as an event of an issue (BEHAVIOUR.md
@@ -195,7 +197,7 @@ func (r *Request) QueryPairs() []Pair {
 				out = append(out, Pair{k, v})
 			}
 		}
-		sortPairs(out)
+		slices.SortFunc(out, func(a, b Pair) int { return strings.Compare(a.Name, b.Name) })
 		return out
 	}
 	return pairs(r.Query)
@@ -228,18 +230,10 @@ func pairs(raw json.RawMessage) []Pair {
 		for k, v := range obj {
 			out = append(out, Pair{k, str(v)})
 		}
-		sortPairs(out)
+		slices.SortFunc(out, func(a, b Pair) int { return strings.Compare(a.Name, b.Name) })
 		return out
 	}
 	return nil
-}
-
-func sortPairs(p []Pair) {
-	for i := 1; i < len(p); i++ {
-		for j := i; j > 0 && p[j].Name < p[j-1].Name; j-- {
-			p[j], p[j-1] = p[j-1], p[j]
-		}
-	}
 }
 
 // EventContext is one of an event's contexts, the fields sentry-mcp shows.

@@ -60,7 +60,7 @@ func searchEventsTool() Tool {
 		case errors.As(err, &se) && se.StatusCode == 400:
 			return nil, "", userErrorf("Sentry rejected the query: %s. Check fields, functions, sort and the query syntax.", line(strings.TrimSuffix(se.Detail, "."), capDetail))
 		case in.Environment != "" && sentry.StatusCode(err) == 404:
-			if envErr := d.unknownEnvironment(ctx, org, in.Environment); envErr != nil {
+			if envErr := d.unknownEnvironment(ctx, p, org, in.Environment); envErr != nil {
 				return nil, "", envErr
 			}
 			return nil, "", subject(err, "list_organizations", "organization %q or environment %q", org, in.Environment)
@@ -68,7 +68,7 @@ func searchEventsTool() Tool {
 			return nil, "", subject(err, "list_organizations", "organization %q", org)
 		}
 		if len(table.Data) == 0 && in.Environment != "" {
-			if envErr := d.unknownEnvironment(ctx, org, in.Environment); envErr != nil {
+			if envErr := d.unknownEnvironment(ctx, p, org, in.Environment); envErr != nil {
 				return nil, "", envErr
 			}
 		}

@@ -46,7 +46,7 @@ func TestSearchEventsSendsSentrysParameters(t *testing.T) {
 		{"every parameter", map[string]any{"organization": "acme", "fields": []any{"transaction", "count()", "p95(transaction.duration)"}, "dataset": "transactions",
 			"query": "transaction.duration:>1s", "sort": "-count()", "period": "24h", "environment": "production", "project": "11", "limit": 10, "cursor": "0:10:0"},
 			[]string{"GET /api/0/organizations/acme/events/?cursor=0%3A10%3A0&dataset=transactions&environment=production&field=transaction&field=count%28%29&field=p95%28transaction.duration%29&per_page=10&project=11&query=transaction.duration%3A%3E1s&sort=-count%28%29&statsPeriod=24h",
-				"GET /api/0/organizations/acme/environments/"}}, // nothing matched: is the environment known?
+				"GET /api/0/organizations/acme/environments/?visibility=all"}}, // nothing matched: is the environment known?
 		{"start and end, not statsPeriod", map[string]any{"organization": "acme", "fields": []any{"id"}, "start": "2026-05-01T02:00:00+02:00", "end": "2026-05-02"},
 			[]string{"GET /api/0/organizations/acme/events/?dataset=errors&end=2026-05-02T00%3A00%3A00&field=id&per_page=25&start=2026-05-01T00%3A00%3A00"}},
 		{"a project slug is looked up", map[string]any{"organization": "acme", "fields": []any{"title"}, "project": "backend"},

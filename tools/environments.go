@@ -17,8 +17,8 @@ const maxEnvironmentsNamed = 20
 // error listing the organization's environments when env is not one of
 // them, and nil when it is, or when that cannot be told (the grant lacks
 // org:read, Sentry failed): the caller then reports what it has.
-func (d *Deps) unknownEnvironment(ctx context.Context, org, env string) error {
-	if env == "" {
+func (d *Deps) unknownEnvironment(ctx context.Context, p *Principal, org, env string) error {
+	if env == "" || !p.Grant.Allows([]string{"org:read"}) {
 		return nil
 	}
 	envs, _, err := d.Client.ListEnvironments(ctx, org)

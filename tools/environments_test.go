@@ -3,6 +3,8 @@ package tools_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 )
 
 // An unknown environment is named with the organization's environments,
@@ -25,7 +27,9 @@ func TestUnknownEnvironmentListsTheKnownOnes(t *testing.T) {
 		{"known with matches: no lookup", setup{}, map[string]any{"organization": "acme", "environment": "production"}, false,
 			"", []string{"GET /api/0/organizations/acme/issues/"}},
 		{"without org:read the 404 is reported as it is", setup{tokenScopes: []string{"event:read"}}, map[string]any{"organization": "acme", "environment": "prod"}, true,
-			`Not found: organization "acme" or environment "prod"`, []string{"GET /api/0/organizations/acme/issues/", "GET /api/0/organizations/acme/environments/"}},
+			`Not found: organization "acme" or environment "prod"`, []string{"GET /api/0/organizations/acme/issues/"}},
+		{"a hidden environment is known", setup{data: withHiddenEnvironment("canary")}, map[string]any{"organization": "acme", "environment": "canary"}, false,
+			"No issues match", []string{"GET /api/0/organizations/acme/issues/", "GET /api/0/organizations/acme/environments/"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,4 +47,10 @@ func TestUnknownEnvironmentListsTheKnownOnes(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withHiddenEnvironment(name string) *sentrytest.Data {
+	d := sentrytest.DemoData()
+	d.Orgs[0].HiddenEnvironments = []string{name}
+	return d
 }

@@ -58,7 +58,7 @@ func getEventTool() Tool {
 		)
 		if strings.TrimSpace(in.Issue) == "" {
 			if namedEvents[event] || !sentry.ValidEventID(event) {
-				return nil, "", userErrorf("event %q needs issue (an issue id, short id or URL); only a 32-character event id is found without it", event)
+				return nil, "", userErrorf("event %q needs issue (an issue id, short id or URL); only an event id (32 hex characters, dashes allowed) is found without it", event)
 			}
 			org, err := p.organization(in.Organization)
 			if err != nil {
@@ -668,7 +668,7 @@ func listIssueEventsTool() Tool {
 		}
 		if len(rows) == 0 && in.Environment != "" && ref.Org != "" {
 			// Sentry answers an unknown environment with no events.
-			if envErr := d.unknownEnvironment(ctx, ref.Org, in.Environment); envErr != nil {
+			if envErr := d.unknownEnvironment(ctx, p, ref.Org, in.Environment); envErr != nil {
 				return nil, "", envErr
 			}
 		}

@@ -347,10 +347,10 @@ func TestListIssueEventsErrors(t *testing.T) {
 		isError bool
 	}{
 		{"unknown environment", map[string]any{"issue": is.ShortID, "organization": "acme", "environment": "prod"},
-			[]string{"GET /api/0/organizations/acme/issues/BACKEND-2/events/?environment=prod&per_page=25", "GET /api/0/organizations/acme/environments/"},
+			[]string{"GET /api/0/organizations/acme/issues/BACKEND-2/events/?environment=prod&per_page=25", "GET /api/0/organizations/acme/environments/?visibility=all"},
 			`No environment "prod" in organization "acme"; its environments: production, staging.`, true},
 		{"a known environment without events", map[string]any{"issue": is.ShortID, "organization": "acme", "environment": "staging"},
-			[]string{"GET /api/0/organizations/acme/issues/BACKEND-2/events/?environment=staging&per_page=25", "GET /api/0/organizations/acme/environments/"},
+			[]string{"GET /api/0/organizations/acme/issues/BACKEND-2/events/?environment=staging&per_page=25", "GET /api/0/organizations/acme/environments/?visibility=all"},
 			"No events of issue BACKEND-2 match in the last 90 days (Sentry's default; period widens it).", false},
 		{"no match in a period", map[string]any{"issue": is.ID, "query": "release:nope", "period": "1h"},
 			[]string{"GET /api/0/issues/" + is.ID + "/events/?per_page=25&query=release%3Anope&statsPeriod=1h"},

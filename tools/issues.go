@@ -47,7 +47,7 @@ func listIssuesTool() Tool {
 		}
 		issues, resp, err := d.Client.ListIssues(ctx, org, opt)
 		if in.Environment != "" && (sentry.StatusCode(err) == 404 || err == nil && len(issues) == 0) {
-			if envErr := d.unknownEnvironment(ctx, org, in.Environment); envErr != nil {
+			if envErr := d.unknownEnvironment(ctx, p, org, in.Environment); envErr != nil {
 				return nil, "", envErr
 			}
 		}

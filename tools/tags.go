@@ -40,17 +40,17 @@ func getIssueTagsTool() Tool {
 			return nil, "", err
 		}
 		if in.Key == "" {
-			return d.issueTagList(ctx, ref, in.Environment)
+			return d.issueTagList(ctx, p, ref, in.Environment)
 		}
-		return d.issueTagValues(ctx, ref, in.Key, in.Environment, in.Cursor)
+		return d.issueTagValues(ctx, p, ref, in.Key, in.Environment, in.Cursor)
 	})
 }
 
 // tagsNotFound explains a 404 of the tags endpoints: an unknown
 // environment (named with the organization's), else an unknown issue.
-func (d *Deps) tagsNotFound(ctx context.Context, err error, ref sentry.IssueRef, env string) error {
+func (d *Deps) tagsNotFound(ctx context.Context, p *Principal, err error, ref sentry.IssueRef, env string) error {
 	if sentry.StatusCode(err) == 404 && env != "" && ref.Org != "" {
-		if envErr := d.unknownEnvironment(ctx, ref.Org, env); envErr != nil {
+		if envErr := d.unknownEnvironment(ctx, p, ref.Org, env); envErr != nil {
 			return envErr
 		}
 	}
@@ -63,10 +63,10 @@ func (d *Deps) tagsNotFound(ctx context.Context, err error, ref sentry.IssueRef,
 	return issueNotFound(err, ref)
 }
 
-func (d *Deps) issueTagList(ctx context.Context, ref sentry.IssueRef, env string) (*schemas.IssueTagsOutput, string, error) {
+func (d *Deps) issueTagList(ctx context.Context, p *Principal, ref sentry.IssueRef, env string) (*schemas.IssueTagsOutput, string, error) {
 	tags, _, err := d.Client.IssueTags(ctx, ref.Org, ref.ID, sentry.IssueTagsOptions{Limit: tagTopValues, Environment: env})
 	if err != nil {
-		return nil, "", d.tagsNotFound(ctx, err, ref, env)
+		return nil, "", d.tagsNotFound(ctx, p, err, ref, env)
 	}
 	out := &schemas.IssueTagsOutput{Tags: []schemas.TagDistribution{}}
 	shown, more := render.Cap(tags, maxTagKeys)
@@ -102,7 +102,7 @@ func (d *Deps) issueTagList(ctx context.Context, ref sentry.IssueRef, env string
 	return fitTags(out), text, nil
 }
 
-func (d *Deps) issueTagValues(ctx context.Context, ref sentry.IssueRef, key, env, cursor string) (*schemas.IssueTagsOutput, string, error) {
+func (d *Deps) issueTagValues(ctx context.Context, p *Principal, ref sentry.IssueRef, key, env, cursor string) (*schemas.IssueTagsOutput, string, error) {
 	var (
 		wg     sync.WaitGroup
 		tag    *sentry.TagSummary
@@ -119,7 +119,7 @@ func (d *Deps) issueTagValues(ctx context.Context, ref sentry.IssueRef, key, env
 		if sentry.StatusCode(err) != 404 {
 			return nil, "", err
 		}
-		return nil, "", d.unknownTagKey(ctx, err, ref, key, env)
+		return nil, "", d.unknownTagKey(ctx, p, err, ref, key, env)
 	}
 	td := schemas.TagDistribution{Key: key, Values: []schemas.TagValueCount{}}
 	if tagErr == nil {
@@ -157,15 +157,15 @@ func (d *Deps) issueTagValues(ctx context.Context, ref sentry.IssueRef, key, env
 // unknownTagKey explains a 404 of a key's values: an unknown environment,
 // an unknown issue, or a key the issue does not have (named with the keys
 // it has, from the tags list).
-func (d *Deps) unknownTagKey(ctx context.Context, err error, ref sentry.IssueRef, key, env string) error {
+func (d *Deps) unknownTagKey(ctx context.Context, p *Principal, err error, ref sentry.IssueRef, key, env string) error {
 	if env != "" && ref.Org != "" {
-		if envErr := d.unknownEnvironment(ctx, ref.Org, env); envErr != nil {
+		if envErr := d.unknownEnvironment(ctx, p, ref.Org, env); envErr != nil {
 			return envErr
 		}
 	}
 	tags, _, lerr := d.Client.IssueTags(ctx, ref.Org, ref.ID, sentry.IssueTagsOptions{Limit: 1, Environment: env})
 	if lerr != nil {
-		return d.tagsNotFound(ctx, lerr, ref, env)
+		return d.tagsNotFound(ctx, p, lerr, ref, env)
 	}
 	names := make([]string, 0, len(tags))
 	for _, t := range tags {

@@ -611,7 +611,7 @@ func TestInjectionStaysInsideItsParameter(t *testing.T) {
 		reqs := h.fake.Requests()
 		// An environment that matches nothing is followed by the
 		// environments lookup (which takes no parameters).
-		if len(reqs) == 2 && reqs[1].Path == "/api/0/organizations/acme/environments/" && reqs[1].RawQuery == "" && tt.param == "environment" {
+		if len(reqs) == 2 && reqs[1].Path == "/api/0/organizations/acme/environments/" && reqs[1].RawQuery == "visibility=all" && tt.param == "environment" {
 			reqs = reqs[:1]
 		}
 		if len(reqs) != 1 {

@@ -51,7 +51,11 @@ type Org struct {
 	// issue may then be assigned only to users on one of its project's
 	// teams and to teams with access to the project (validate_assignedTo).
 	ClosedMembership bool
-	Teams            []*Team
+	// HiddenEnvironments exist (issues can be filtered by them) but are
+	// hidden: the environments list shows them only with visibility=hidden
+	// or all.
+	HiddenEnvironments []string
+	Teams              []*Team
 	// Members are further users issues can be assigned to, in the user
 	// serialization shape (id, name, username, email...). Data.User is
 	// always a member.
@@ -275,7 +279,7 @@ func (o *Org) release(version, projectSlug string) *Release {
 
 // environments is every environment name known in the organization.
 func (o *Org) environments() []string {
-	var out []string
+	out := slices.Clone(o.HiddenEnvironments)
 	for _, p := range o.Projects {
 		for _, e := range p.Environments {
 			if !slices.Contains(out, e) {

@@ -8,8 +8,7 @@ import (
 
 // GET /api/0/organizations/{org}/environments/ (BEHAVIOUR.md 4.19): not
 // paginated, ordered by name, the empty name left out; ?visibility= is
-// visible (default), hidden or all. The fake's environments are all
-// visible.
+// visible (default), hidden or all (Org.HiddenEnvironments are hidden).
 func listEnvironments(c *call) {
 	o := c.org()
 	if o == nil {
@@ -27,13 +26,12 @@ func listEnvironments(c *call) {
 	names := slices.Clone(known)
 	slices.SortFunc(names, strings.Compare)
 	out := []any{}
-	if vis != "hidden" {
-		for _, n := range names {
-			if n == "" {
-				continue
-			}
-			out = append(out, map[string]any{"id": strconv.Itoa(slices.Index(known, n) + 1), "name": n})
+	for _, n := range names {
+		hidden := slices.Contains(o.HiddenEnvironments, n)
+		if n == "" || vis == "visible" && hidden || vis == "hidden" && !hidden {
+			continue
 		}
+		out = append(out, map[string]any{"id": strconv.Itoa(slices.Index(known, n) + 1), "name": n})
 	}
 	c.json(200, out)
 }

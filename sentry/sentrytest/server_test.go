@@ -620,6 +620,14 @@ func TestEnvironmentsList(t *testing.T) {
 			t.Errorf("%q: %d %s (Link %q), want %s unpaginated", tc.query, r.status, r.body, r.header.Get("Link"), tc.want)
 		}
 	}
+	d := DemoData()
+	d.Orgs[0].HiddenEnvironments = []string{"canary"}
+	hs := newTestServer(t, d, Options{}, "org:read")
+	for q, want := range map[string]string{"": `[{"id":"2","name":"production"},{"id":"3","name":"staging"}]`, "?visibility=hidden": `[{"id":"1","name":"canary"}]`, "?visibility=all": `[{"id":"1","name":"canary"},{"id":"2","name":"production"},{"id":"3","name":"staging"}]`} {
+		if r := get(t, hs, "/api/0/organizations/acme/environments/"+q); strings.TrimSpace(string(r.body)) != want {
+			t.Errorf("hidden canary, %q: %s, want %s", q, r.body, want)
+		}
+	}
 	wantDetail(t, get(t, s, "/api/0/organizations/acme/environments/?visibility=gone"), 400, "Invalid value for 'visibility', valid values are: ['all', 'hidden', 'visible']")
 	if r := get(t, s, "/api/0/organizations/nope/environments/"); r.status != 404 {
 		t.Errorf("unknown org: %d", r.status)
