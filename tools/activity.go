@@ -235,15 +235,22 @@ func activityPhrase(a sentry.Activity) string {
 }
 
 // archiveCondition words the ignore options Sentry records with
-// set_ignored (minutes for durations and windows).
+// set_ignored, with a leading space ("" for none).
 func archiveCondition(data map[string]json.RawMessage) string {
-	num := func(key string) int64 {
-		n, err := strconv.ParseInt(dataString(data, key), 10, 64)
-		if err != nil || n <= 0 {
-			return 0
-		}
+	c := ignoreCondition(func(key string) int64 {
+		n, _ := strconv.ParseInt(dataString(data, key), 10, 64)
 		return n
+	}, dataBool(data, "ignoreUntilEscalating"))
+	if c == "" {
+		return ""
 	}
+	return " " + c
+}
+
+// ignoreCondition words Sentry's ignore options, from an issue's
+// statusDetails or a set_ignored activity's data (durations and windows
+// in minutes): "until it occurs 3 more times within 1 hour"; "" for none.
+func ignoreCondition(num func(key string) int64, escalating bool) string {
 	within := func(key string) string {
 		if w := num(key); w > 0 {
 			return " within " + spanOfMinutes(w)
@@ -251,18 +258,19 @@ func archiveCondition(data map[string]json.RawMessage) string {
 		return ""
 	}
 	switch {
-	case dataBool(data, "ignoreUntilEscalating"):
-		return " until it escalates"
+	case escalating:
+		return "until it escalates"
 	case num("ignoreDuration") > 0:
-		return " for " + spanOfMinutes(num("ignoreDuration"))
+		return "for " + spanOfMinutes(num("ignoreDuration"))
 	case num("ignoreCount") > 0:
-		return " until it occurs " + plural(num("ignoreCount"), "more time", "more times") + within("ignoreWindow")
+		return "until it occurs " + plural(num("ignoreCount"), "more time", "more times") + within("ignoreWindow")
 	case num("ignoreUserCount") > 0:
-		return " until it affects " + plural(num("ignoreUserCount"), "more user", "more users") + within("ignoreUserWindow")
+		return "until it affects " + plural(num("ignoreUserCount"), "more user", "more users") + within("ignoreUserWindow")
 	}
 	return ""
 }
 
+// spanOfMinutes words n minutes: "1 hour", "7 days", "90 minutes".
 func spanOfMinutes(n int64) string {
 	switch {
 	case n%(24*60) == 0:

@@ -42,17 +42,6 @@ func minutes(arg, s string) (int, error) {
 	return n, nil
 }
 
-// durationText writes minutes back as 45m, 2h, 7d.
-func durationText(n int64) string {
-	switch {
-	case n > 0 && n%(24*60) == 0:
-		return fmt.Sprintf("%dd", n/(24*60))
-	case n > 0 && n%60 == 0:
-		return fmt.Sprintf("%dh", n/60)
-	}
-	return fmt.Sprintf("%dm", n)
-}
-
 // statusUpdate turns status and the archive options into Sentry's fields;
 // every conflict is an error before any request. Archiving maps to
 // status "ignored" with an archived_* substatus: ignoreUntilEscalating is
@@ -253,7 +242,7 @@ func (d *Deps) bulkIssues(p *Principal, items []string, orgArg string) (string, 
 // Sentry's bulk PUT drops unknown ids silently (and with none left it
 // changes the issues of its default search), so an unknown issue makes
 // the whole call an error. Duplicates are dropped.
-func (d *Deps) lookupAll(ctx context.Context, tool string, scopes []string, org string, refs []sentry.IssueRef) ([]*sentry.Issue, error) {
+func (d *Deps) lookupAll(ctx context.Context, tool string, org string, refs []sentry.IssueRef) ([]*sentry.Issue, error) {
 	found := make([]*sentry.Issue, len(refs))
 	errs := make([]error, len(refs))
 	sem := make(chan struct{}, lookupConcurrency)
@@ -295,7 +284,9 @@ func (d *Deps) lookupAll(ctx context.Context, tool string, scopes []string, org 
 	}
 	for i, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {
-			return nil, userErrorf("Nothing was changed: looking up issue %q failed. %s", refs[i].ID, describe(tool, scopes, err))
+			// A lookup is a read: a 403 here is about event:read or
+			// access to the issue's project, not the write's scope.
+			return nil, userErrorf("Nothing was changed: looking up issue %q failed. %s", refs[i].ID, describe(tool, []string{"event:read"}, err))
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -471,21 +462,11 @@ func archived(substatus string, d map[string]any) string {
 		}
 		return 0
 	}
-	in := func(k string) string {
-		if w := num(k); w > 0 {
-			return " in " + durationText(w)
-		}
-		return ""
-	}
-	switch {
-	case substatus == "archived_until_escalating" || d["ignoreUntilEscalating"] == true:
-		return "until escalating"
-	case substatus == "archived_forever":
+	if substatus == "archived_forever" {
 		return "forever"
-	case num("ignoreCount") > 0:
-		return fmt.Sprintf("until %d more events%s", num("ignoreCount"), in("ignoreWindow"))
-	case num("ignoreUserCount") > 0:
-		return fmt.Sprintf("until %d more users%s", num("ignoreUserCount"), in("ignoreUserWindow"))
+	}
+	if c := ignoreCondition(num, substatus == "archived_until_escalating" || d["ignoreUntilEscalating"] == true); c != "" {
+		return c
 	}
 	if until, ok := d["ignoreUntil"].(string); ok && until != "" {
 		return "until " + shortTime(until)
@@ -613,23 +594,35 @@ func updateIssueTool() Tool {
 		if u.AssignedTo, err = d.assignee(ctx, p, org, in.Assignee); err != nil {
 			return nil, "", err
 		}
-		issues, err := d.lookupAll(ctx, name, scopes, org, refs)
+		list, err := d.bulkChange(ctx, name, scopes, org, refs, u)
 		if err != nil {
 			return nil, "", err
-		}
-		results := d.bulkApply(ctx, org, issues, u)
-		if msg := bulkFailure(name, scopes, results); msg != "" {
-			return nil, "", userErrorf("%s", msg)
-		}
-		var list []schemas.UpdatedIssue
-		for _, r := range results {
-			for _, is := range r.issues {
-				list = append(list, updated(is, r.res, u))
-			}
 		}
 		out.Issues, text, out.Truncated = updatedList(fmt.Sprintf("Updated %s in organization %s:\n", plural(int64(len(list)), "issue", "issues"), line(org, capSlug)), list)
 		return out, text, nil
 	})
+}
+
+// bulkChange applies u to the issues refs of org, safely (see lookupAll
+// and bulkApply): every issue looked up first, then one PUT per project.
+// It returns each issue as changed, or an error saying what was and was
+// not changed.
+func (d *Deps) bulkChange(ctx context.Context, tool string, scopes []string, org string, refs []sentry.IssueRef, u sentry.IssueUpdate) ([]schemas.UpdatedIssue, error) {
+	issues, err := d.lookupAll(ctx, tool, org, refs)
+	if err != nil {
+		return nil, err
+	}
+	results := d.bulkApply(ctx, org, issues, u)
+	if msg := bulkFailure(tool, scopes, results); msg != "" {
+		return nil, userErrorf("%s", msg)
+	}
+	var list []schemas.UpdatedIssue
+	for _, r := range results {
+		for _, is := range r.issues {
+			list = append(list, updated(is, r.res, u))
+		}
+	}
+	return list, nil
 }
 
 // resolveBulk is resolve_issue with issues: lookups, then one PUT per
@@ -641,24 +634,15 @@ func resolveBulk(ctx context.Context, d *Deps, p *Principal, items []string, org
 	if err != nil {
 		return nil, "", err
 	}
-	issues, err := d.lookupAll(ctx, name, scopes, org, refs)
+	list, err := d.bulkChange(ctx, name, scopes, org, refs, u)
 	if err != nil {
 		return nil, "", err
 	}
-	results := d.bulkApply(ctx, org, issues, u)
-	if msg := bulkFailure(name, scopes, results); msg != "" {
-		return nil, "", userErrorf("%s", msg)
-	}
 	out := &schemas.ResolveOutput{Status: "resolved"}
-	var list []schemas.UpdatedIssue
-	for _, r := range results {
-		for _, is := range r.issues {
-			s := updated(is, r.res, u)
-			out.InNextRelease = out.InNextRelease || s.InNextRelease
-			if s.InRelease != "" {
-				out.InRelease = clip(s.InRelease, capName, &out.Truncated)
-			}
-			list = append(list, s)
+	for _, s := range list {
+		out.InNextRelease = out.InNextRelease || s.InNextRelease
+		if s.InRelease != "" {
+			out.InRelease = clip(s.InRelease, capName, &out.Truncated)
 		}
 	}
 	var text string

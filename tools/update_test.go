@@ -57,7 +57,7 @@ func TestUpdateIssueRequests(t *testing.T) {
 		{"archive = until escalating", map[string]any{"issue": "BACKEND-3", "status": "archived"},
 			[]sent{{"PUT " + backend3, `{"status":"ignored","substatus":"archived_until_escalating"}`}},
 			func(t *testing.T, is schemas.UpdatedIssue, txt string) {
-				if is.Status != "ignored" || is.Substatus != "archived_until_escalating" || is.Archived != "until escalating" || !strings.Contains(txt, "archived until escalating") {
+				if is.Status != "ignored" || is.Substatus != "archived_until_escalating" || is.Archived != "until it escalates" || !strings.Contains(txt, "archived until it escalates") {
 					t.Errorf("%+v %q", is, txt)
 				}
 			}},
@@ -75,7 +75,7 @@ func TestUpdateIssueRequests(t *testing.T) {
 		{"archive until count in a window", map[string]any{"issue": "BACKEND-3", "status": "archived", "archive_until_count": 100, "archive_window": "1h"},
 			[]sent{{"PUT " + backend3, `{"status":"ignored","substatus":"archived_until_condition_met","statusDetails":{"ignoreCount":100,"ignoreWindow":60}}`}},
 			func(t *testing.T, is schemas.UpdatedIssue, txt string) {
-				if is.Archived != "until 100 more events in 1h" || !strings.Contains(txt, "archived until 100 more events in 1h") {
+				if is.Archived != "until it occurs 100 more times within 1 hour" || !strings.Contains(txt, "archived until it occurs 100 more times within 1 hour") {
 					t.Errorf("%+v %q", is, txt)
 				}
 			}},
@@ -84,7 +84,7 @@ func TestUpdateIssueRequests(t *testing.T) {
 		{"archive until users in 7d", map[string]any{"issue": "BACKEND-3", "status": "archived", "archive_until_users": 10, "archive_window": "7d"},
 			[]sent{{"PUT " + backend3, `{"status":"ignored","substatus":"archived_until_condition_met","statusDetails":{"ignoreUserCount":10,"ignoreUserWindow":10080}}`}},
 			func(t *testing.T, is schemas.UpdatedIssue, txt string) {
-				if is.Archived != "until 10 more users in 7d" {
+				if is.Archived != "until it affects 10 more users within 7 days" {
 					t.Errorf("%+v", is)
 				}
 			}},
@@ -361,7 +361,7 @@ func TestUpdateIssueBulk(t *testing.T) {
 	var shorts []string
 	for _, is := range out.Issues {
 		shorts = append(shorts, is.ShortID)
-		if is.Status != "ignored" || is.Archived != "until escalating" || is.Assignee != "Sam Okafor" || is.Priority != "high" || is.Title == "" {
+		if is.Status != "ignored" || is.Archived != "until it escalates" || is.Assignee != "Sam Okafor" || is.Priority != "high" || is.Title == "" {
 			t.Errorf("%+v", is)
 		}
 		if f := h.fake.Issue(is.ID); f["status"] != "ignored" || f["substatus"] != "archived_until_escalating" {
@@ -372,7 +372,7 @@ func TestUpdateIssueBulk(t *testing.T) {
 		t.Errorf("issues %v", shorts)
 	}
 	txt := text(res)
-	if !strings.HasPrefix(txt, "Updated 4 issues in organization acme:\nBACKEND-3 ") || strings.Count(txt, "archived until escalating, assigned to Sam Okafor, priority high") != 4 {
+	if !strings.HasPrefix(txt, "Updated 4 issues in organization acme:\nBACKEND-3 ") || strings.Count(txt, "archived until it escalates, assigned to Sam Okafor, priority high") != 4 {
 		t.Errorf("text %q", txt)
 	}
 	// Nothing else changed: the default search's issues are untouched.
