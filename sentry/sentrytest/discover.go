@@ -34,11 +34,7 @@ import (
 // linearly between the two nearest values. Without statsPeriod/start/end
 // no date window is applied (epm() then divides by Sentry's 90 days).
 func init() {
-	routes = append(routes, &route{
-		name: "OrganizationEventsEndpoint", pattern: strings.Split("organizations/{org}/events", "/"), perm: permOrg,
-		handlers: map[string]func(*call){http.MethodGet: listEvents},
-		limits:   map[string][2]int{"GET": {30, 1}}, concurrent: 15,
-	})
+	addRoute("OrganizationEventsEndpoint", "organizations/{org}/events", permOrg, map[string]func(*call){http.MethodGet: listEvents}, map[string][2]int{"GET": {30, 1}}).concurrent = 15
 }
 
 // Transaction is one transaction event of Discover's transactions dataset.

@@ -27,7 +27,7 @@ var msgEventIDInvalid = exampleDetail("error.400.eventid_invalid.json")
 
 func init() {
 	add := func(name, pattern string, perm map[string][]string, get func(*call), limits map[string][2]int) {
-		routes = append(routes, &route{name: name, pattern: strings.Split(pattern, "/"), perm: perm, handlers: map[string]func(*call){http.MethodGet: get}, limits: limits})
+		addRoute(name, pattern, perm, map[string]func(*call){http.MethodGet: get}, limits)
 	}
 	for _, prefix := range []string{"organizations/{org}/issues", "issues", "groups"} {
 		add("GroupEventsEndpoint", prefix+"/{issue}/events", permEvent, listIssueEvents, nil)

@@ -21,9 +21,9 @@ func init() {
 	acts := map[string]func(*call){http.MethodGet: listIssueActivities}
 	for _, prefix := range []string{"organizations/{org}/issues", "issues", "groups"} {
 		for _, name := range []string{"comments", "notes"} {
-			registerRoute("GroupNotesEndpoint", prefix+"/{issue}/"+name, permEvent, notes, nil)
+			addRoute("GroupNotesEndpoint", prefix+"/{issue}/"+name, permEvent, notes, nil)
 		}
-		registerRoute("GroupActivitiesEndpoint", prefix+"/{issue}/activities", permEvent, acts, nil)
+		addRoute("GroupActivitiesEndpoint", prefix+"/{issue}/activities", permEvent, acts, nil)
 	}
 }
 

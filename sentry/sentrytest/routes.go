@@ -64,12 +64,14 @@ func init() {
 
 // addRoute registers an endpoint (pattern: segments after /api/0/, "{x}"
 // captures one). Files with endpoints of their own call it from their init.
-func addRoute(name, pattern string, perm map[string][]string, h map[string]func(*call), limits map[string][2]int) {
+func addRoute(name, pattern string, perm map[string][]string, h map[string]func(*call), limits map[string][2]int) *route {
 	var segs []string
 	if pattern != "" {
 		segs = strings.Split(pattern, "/")
 	}
-	routes = append(routes, &route{name: name, pattern: segs, perm: perm, handlers: h, limits: limits})
+	rt := &route{name: name, pattern: segs, perm: perm, handlers: h, limits: limits}
+	routes = append(routes, rt)
+	return rt
 }
 
 // match finds the route of a (decoded) request path. Like Django's URL

@@ -17,15 +17,10 @@ func init() {
 	tag := map[string]func(*call){http.MethodGet: getIssueTag}
 	values := map[string]func(*call){http.MethodGet: listIssueTagValues}
 	for _, prefix := range []string{"organizations/{org}/issues", "issues", "groups"} {
-		registerRoute("GroupTagsEndpoint", prefix+"/{issue}/tags", permEvent, tags, map[string][2]int{"GET": {10, 1}})
-		registerRoute("GroupTagKeyDetailsEndpoint", prefix+"/{issue}/tags/{key}", permEvent, tag, nil)
-		registerRoute("GroupTagKeyValuesEndpoint", prefix+"/{issue}/tags/{key}/values", permEvent, values, map[string][2]int{"GET": {150, 60}})
+		addRoute("GroupTagsEndpoint", prefix+"/{issue}/tags", permEvent, tags, map[string][2]int{"GET": {10, 1}})
+		addRoute("GroupTagKeyDetailsEndpoint", prefix+"/{issue}/tags/{key}", permEvent, tag, nil)
+		addRoute("GroupTagKeyValuesEndpoint", prefix+"/{issue}/tags/{key}/values", permEvent, values, map[string][2]int{"GET": {150, 60}})
 	}
-}
-
-// registerRoute appends a route, as routes.go's add does.
-func registerRoute(name, pattern string, perm map[string][]string, h map[string]func(*call), limits map[string][2]int) {
-	routes = append(routes, &route{name: name, pattern: strings.Split(pattern, "/"), perm: perm, handlers: h, limits: limits})
 }
 
 // tagValueDist is one value of a tag key with its share of the issue's

@@ -15,12 +15,8 @@ import (
 // BEHAVIOUR.md 11). Sentry's query parameters (statsPeriod, limit,
 // project...) are accepted and ignored, as Sentry ignores limit and project.
 func init() {
-	routes = append(routes,
-		&route{name: "OrganizationTraceEndpoint", pattern: strings.Split("organizations/{org}/trace/{trace}", "/"), perm: permOrg,
-			handlers: map[string]func(*call){http.MethodGet: getTrace}},
-		&route{name: "OrganizationTraceMetaEndpoint", pattern: strings.Split("organizations/{org}/trace-meta/{trace}", "/"), perm: permOrg,
-			handlers: map[string]func(*call){http.MethodGet: getTraceMeta}},
-	)
+	addRoute("OrganizationTraceEndpoint", "organizations/{org}/trace/{trace}", permOrg, map[string]func(*call){http.MethodGet: getTrace}, nil)
+	addRoute("OrganizationTraceMetaEndpoint", "organizations/{org}/trace-meta/{trace}", permOrg, map[string]func(*call){http.MethodGet: getTraceMeta}, nil)
 }
 
 // Trace is a trace the trace endpoints serve.
