@@ -495,3 +495,36 @@ func TestHostileEventIsRenderedAsData(t *testing.T) {
 	}
 	assertInert(t, "list_issue_events", text(res))
 }
+
+// Context lines are numbered by their own line numbers: out of order,
+// repeated or broken context shows only the unbroken run around the
+// frame's line, each line under its own number.
+func TestContextLinesKeepTheirNumbers(t *testing.T) {
+	data := sentrytest.DemoData()
+	data.AddIssues("acme", "backend", 1)
+	org := data.Orgs[0]
+	is := org.Issues[len(org.Issues)-1]
+	var ln int
+	for _, en := range is.Events[0]["entries"].([]any) {
+		en := en.(map[string]any)
+		if en["type"] != "exception" {
+			continue
+		}
+		x := en["data"].(map[string]any)["values"].([]any)[0].(map[string]any)
+		frames := x["stacktrace"].(map[string]any)["frames"].([]any)
+		f := frames[len(frames)-1].(map[string]any)
+		f["inApp"] = true
+		fmt.Sscan(fmt.Sprint(f["lineNo"]), &ln)
+		f["context"] = []any{[]any{ln + 1, "after"}, []any{ln - 3, "ctxFAR"}, []any{ln - 1, "ctxFIRST"}, []any{ln, "cur"}, []any{ln - 1, "before"}}
+	}
+	h := newHarness(t, setup{data: data})
+	txt := text(h.call("get_event", map[string]any{"issue": is.ID}))
+	for _, want := range []string{fmt.Sprintf("      %d | before\n    > %d | cur\n      %d | after\n", ln-1, ln, ln+1)} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("text lacks %q:\n%s", want, txt)
+		}
+	}
+	if strings.Contains(txt, "ctxFAR") || strings.Contains(txt, "ctxFIRST") {
+		t.Errorf("a line outside the unbroken run, or a replaced one, is shown:\n%s", txt)
+	}
+}

@@ -398,17 +398,35 @@ func collapseFrames(frames []sentry.Frame, ctxFrames int) ([]schemas.Frame, int)
 		if fr.File == "" {
 			fr.File = f.Module
 		}
+		// Context lines by their own numbers: only the unbroken run around
+		// the frame's line is kept, so the numbers shown are the file's
+		// whatever order, gaps or repeats the event's context has.
+		byLine := map[int64]string{}
 		for _, c := range f.Context {
-			switch {
-			case c.Line == int64(f.LineNo) && withContext[i]:
-				fr.Code = strings.TrimRight(c.Code, " \t\r") // indented like its context
-			case c.Line == int64(f.LineNo):
-				fr.Code = strings.TrimSpace(c.Code)
-			case !withContext[i]:
-			case c.Line < int64(f.LineNo) && c.Line >= int64(f.LineNo)-maxContextLines:
-				fr.Pre = append(fr.Pre, strings.TrimRight(c.Code, " \t\r"))
-			case c.Line > int64(f.LineNo) && c.Line <= int64(f.LineNo)+maxContextLines:
-				fr.Post = append(fr.Post, strings.TrimRight(c.Code, " \t\r"))
+			byLine[c.Line] = c.Code
+		}
+		ln := int64(f.LineNo)
+		if code, ok := byLine[ln]; ok {
+			if withContext[i] {
+				fr.Code = strings.TrimRight(code, " \t\r") // indented like its context
+			} else {
+				fr.Code = strings.TrimSpace(code)
+			}
+		}
+		if withContext[i] {
+			for n := ln - 1; n >= ln-maxContextLines; n-- {
+				code, ok := byLine[n]
+				if !ok {
+					break
+				}
+				fr.Pre = append([]string{strings.TrimRight(code, " \t\r")}, fr.Pre...)
+			}
+			for n := ln + 1; n <= ln+maxContextLines; n++ {
+				code, ok := byLine[n]
+				if !ok {
+					break
+				}
+				fr.Post = append(fr.Post, strings.TrimRight(code, " \t\r"))
 			}
 		}
 		out = append(out, fr)
