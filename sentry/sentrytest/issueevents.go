@@ -133,17 +133,7 @@ func listIssueEvents(c *call) {
 	} else {
 		slices.SortStableFunc(list, func(a, b map[string]any) int { return eventTime(b).Compare(eventTime(a)) })
 	}
-	p, err := seqPage(len(list), perPage, cur)
-	if err != nil {
-		c.detail(400, err.Error())
-		return
-	}
-	out := make([]any, 0, p.end-p.start)
-	for _, ev := range list[p.start:p.end] {
-		out = append(out, render(ev))
-	}
-	c.w.Header().Set("Link", c.linkHeader(p))
-	c.json(200, out)
+	writePage(c, list, seqPage, perPage, cur, func(ev map[string]any) any { return render(ev) })
 }
 
 func isTrue(s string) bool { s = strings.ToLower(s); return s == "1" || s == "true" }

@@ -322,30 +322,17 @@ func pyInt(s string) (int, error) {
 // serveSeqPage answers one page of a date-ordered list (DateTimePaginator)
 // with per_page, cursor and Link, the cursor being the fake's 0:{offset}:{prev}.
 func serveSeqPage[T any](c *call, items []T, render func(T) any) {
-	perPage, ok := c.perPage()
-	if !ok {
-		return
-	}
-	cur, ok := c.cursorParam()
-	if !ok {
-		return
-	}
-	p, err := seqPage(len(items), perPage, cur)
-	if err != nil {
-		c.detail(400, err.Error())
-		return
-	}
-	out := []any{}
-	for _, it := range items[p.start:p.end] {
-		out = append(out, render(it))
-	}
-	c.w.Header().Set("Link", c.linkHeader(p))
-	c.json(200, out)
+	servePage(c, items, seqPage, render)
 }
 
 // serveOffsetPage answers one OffsetPaginator page of items (projects,
 // releases): per_page and cursor checked, the page rendered, Link set.
 func serveOffsetPage[T any](c *call, items []T, render func(T) any) {
+	servePage(c, items, offsetPage, render)
+}
+
+// servePage checks per_page and cursor, then writes the page pager cuts.
+func servePage[T any](c *call, items []T, pager func(n, limit int, cur *cursor) (page, error), render func(T) any) {
 	perPage, ok := c.perPage()
 	if !ok {
 		return
@@ -354,7 +341,14 @@ func serveOffsetPage[T any](c *call, items []T, render func(T) any) {
 	if !ok {
 		return
 	}
-	p, err := offsetPage(len(items), perPage, cur)
+	writePage(c, items, pager, perPage, cur, render)
+}
+
+// writePage answers the page of items that pager cuts for per_page and
+// cursor (both already checked): 400 for a cursor past the end, else the
+// rendered page with its Link header.
+func writePage[T any](c *call, items []T, pager func(n, limit int, cur *cursor) (page, error), perPage int, cur *cursor, render func(T) any) {
+	p, err := pager(len(items), perPage, cur)
 	if err != nil {
 		c.detail(400, err.Error())
 		return
