@@ -106,15 +106,10 @@ func (c *Client) ListIssues(ctx context.Context, org string, opt IssueListOption
 	if opt.Query != "" || opt.AllStatuses {
 		q.Set("query", opt.Query)
 	}
-	set := func(k, v string) {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	set("sort", opt.Sort)
-	set("statsPeriod", opt.StatsPeriod)
-	set("environment", opt.Environment)
-	set("cursor", opt.Cursor)
+	setNonEmpty(q, "sort", opt.Sort)
+	setNonEmpty(q, "statsPeriod", opt.StatsPeriod)
+	setNonEmpty(q, "environment", opt.Environment)
+	setNonEmpty(q, "cursor", opt.Cursor)
 	if opt.Limit > 0 {
 		q.Set("limit", strconv.Itoa(opt.Limit))
 	}
@@ -191,4 +186,11 @@ func (c *Client) ListReleases(ctx context.Context, org string, opt ReleaseListOp
 		return nil, r, err
 	}
 	return v, r, nil
+}
+
+// setNonEmpty sets q's key k to v unless v is empty (Sentry's default).
+func setNonEmpty(q url.Values, k, v string) {
+	if v != "" {
+		q.Set(k, v)
+	}
 }

@@ -32,18 +32,13 @@ type EventsQuery struct {
 
 func (q EventsQuery) values() url.Values {
 	v := url.Values{"field": q.Fields, "dataset": {q.Dataset}}
-	set := func(k, s string) {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	set("query", q.Query)
-	set("sort", q.Sort)
-	set("statsPeriod", q.StatsPeriod)
-	set("start", q.Start)
-	set("end", q.End)
-	set("environment", q.Environment)
-	set("cursor", q.Cursor)
+	setNonEmpty(v, "query", q.Query)
+	setNonEmpty(v, "sort", q.Sort)
+	setNonEmpty(v, "statsPeriod", q.StatsPeriod)
+	setNonEmpty(v, "start", q.Start)
+	setNonEmpty(v, "end", q.End)
+	setNonEmpty(v, "environment", q.Environment)
+	setNonEmpty(v, "cursor", q.Cursor)
 	for _, id := range q.Projects {
 		v.Add("project", id)
 	}

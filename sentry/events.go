@@ -89,15 +89,10 @@ type IssueEventsOptions struct {
 // form (no entries).
 func (c *Client) ListIssueEvents(ctx context.Context, org, issue string, opt IssueEventsOptions) ([]Event, *Response, error) {
 	q := url.Values{}
-	set := func(k, v string) {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	set("query", opt.Query)
-	set("environment", opt.Environment)
-	set("statsPeriod", opt.StatsPeriod)
-	set("cursor", opt.Cursor)
+	setNonEmpty(q, "query", opt.Query)
+	setNonEmpty(q, "environment", opt.Environment)
+	setNonEmpty(q, "statsPeriod", opt.StatsPeriod)
+	setNonEmpty(q, "cursor", opt.Cursor)
 	if opt.PerPage > 0 {
 		q.Set("per_page", strconv.Itoa(opt.PerPage))
 	}
