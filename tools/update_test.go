@@ -2,8 +2,11 @@ package tools_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -513,4 +516,33 @@ func TestUpdateIssueHostileData(t *testing.T) {
 	var out schemas.ResolveOutput
 	structured(t, res, &out)
 	assertInert(t, "resolve_issue", text(res))
+}
+
+// When Sentry finds none of the looked-up issues at the bulk PUT (204:
+// deleted or merged in between), the call says nothing was changed there.
+func TestUpdateIssueBulkNoneMatchedAtThePut(t *testing.T) {
+	fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{})
+	t.Cleanup(fake.Close)
+	fake.AddToken(secretToken, memberScopes...)
+	var puts atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && r.URL.Path == "/api/0/organizations/acme/issues/" {
+			puts.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		fake.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	fake.URL = proxy.URL
+	h := newHarnessWith(t, fake, setup{tokenScopes: memberScopes})
+	res := h.call("update_issue", map[string]any{"issues": []any{"BACKEND-3", "BACKEND-5"}, "organization": "acme", "priority": "low"})
+	if !res.IsError || !strings.Contains(text(res), "Sentry found none of them") || puts.Load() != 1 {
+		t.Errorf("isError=%v, %d PUTs: %s", res.IsError, puts.Load(), text(res))
+	}
+	for _, id := range []string{"4504103", "4504105"} {
+		if p := fake.Issue(id)["priority"]; p == "low" {
+			t.Errorf("issue %s changed: priority %v", id, p)
+		}
+	}
 }
