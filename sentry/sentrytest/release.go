@@ -53,6 +53,21 @@ func (c *call) releaseFromPath(o *Org, projects []*Project) *Release {
 	return nil
 }
 
+// releaseOfPath is the organization, the projects projectsOf allows, and
+// the {version} release among them; a nil release means the error has
+// been answered.
+func (c *call) releaseOfPath(projectsOf func(*call, *Org) ([]*Project, bool)) (*Org, []*Project, *Release) {
+	o := c.org()
+	if o == nil {
+		return nil, nil, nil
+	}
+	projects, ok := projectsOf(c, o)
+	if !ok {
+		return nil, nil, nil
+	}
+	return o, projects, c.releaseFromPath(o, projects)
+}
+
 // permittedProjects is has_release_permission's set: every project of the
 // organization (include_all_accessible), or the ?project= ones.
 func (c *call) permittedProjects(o *Org) ([]*Project, bool) {
@@ -66,15 +81,7 @@ func (c *call) permittedProjects(o *Org) ([]*Project, bool) {
 // (OrganizationReleaseDetailsEndpoint): 404 for an unknown version or one
 // in none of the permitted projects; ?project= fills currentProjectMeta.
 func getRelease(c *call) {
-	o := c.org()
-	if o == nil {
-		return
-	}
-	projects, ok := c.permittedProjects(o)
-	if !ok {
-		return
-	}
-	r := c.releaseFromPath(o, projects)
+	o, projects, r := c.releaseOfPath((*call).permittedProjects)
 	if r == nil {
 		return
 	}
@@ -118,15 +125,7 @@ func adjacentReleases(o *Org, p *Project, r *Release) map[string]any {
 // the release among get_projects' projects, its commits in ReleaseCommit
 // order, paginated.
 func listReleaseCommits(c *call) {
-	o := c.org()
-	if o == nil {
-		return
-	}
-	projects, ok := c.projects(o)
-	if !ok {
-		return
-	}
-	r := c.releaseFromPath(o, projects)
+	o, _, r := c.releaseOfPath((*call).projects)
 	if r == nil {
 		return
 	}
@@ -136,15 +135,7 @@ func listReleaseCommits(c *call) {
 // GET .../releases/{version}/deploys/ (ReleaseDeploysEndpoint): newest
 // finished first, paginated.
 func listReleaseDeploys(c *call) {
-	o := c.org()
-	if o == nil {
-		return
-	}
-	projects, ok := c.permittedProjects(o)
-	if !ok {
-		return
-	}
-	r := c.releaseFromPath(o, projects)
+	_, _, r := c.releaseOfPath((*call).permittedProjects)
 	if r == nil {
 		return
 	}
