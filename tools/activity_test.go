@@ -212,13 +212,7 @@ func TestAddIssueCommentErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.s)
-			res := h.call("add_issue_comment", tt.args)
-			if !res.IsError || !strings.Contains(text(res), tt.want) {
-				t.Errorf("isError=%v %q, want an error containing %q", res.IsError, text(res), tt.want)
-			}
-			if n := len(h.apiRequests()); n != tt.wantReqs {
-				t.Errorf("%d requests %v, want %d", n, h.apiRequests(), tt.wantReqs)
-			}
+			h.wantError("add_issue_comment", tt.args, tt.want, tt.wantReqs)
 			if tt.wantReqs == 0 && slices.Contains(h.listNames(), "add_issue_comment") != (tt.name == "blank" || tt.name == "too long") {
 				t.Errorf("add_issue_comment listed: %v", h.listNames())
 			}

@@ -217,6 +217,19 @@ func (h *harness) apiRequests() []string {
 	return out
 }
 
+// wantError calls tool and checks that it is a tool error containing want
+// after exactly wantReqs requests to Sentry (counted from the last reset).
+func (h *harness) wantError(tool string, args map[string]any, want string, wantReqs int) {
+	h.t.Helper()
+	res := h.call(tool, args)
+	if !res.IsError || !strings.Contains(text(res), want) {
+		h.t.Errorf("%s %v: isError=%v %q, want an error containing %q", tool, args, res.IsError, text(res), want)
+	}
+	if reqs := h.apiRequests(); len(reqs) != wantReqs {
+		h.t.Errorf("%s %v: %d requests %v, want %d", tool, args, len(reqs), reqs, wantReqs)
+	}
+}
+
 // allTools is every tool's name, from the inventory itself.
 var allTools = func() []string {
 	var names []string

@@ -119,12 +119,6 @@ func TestArgumentsAreCheckedAgainstTheFullSchema(t *testing.T) {
 	}
 	for _, tt := range tests {
 		h.fake.ResetRequests()
-		res := h.call(tt.tool, tt.args)
-		if !res.IsError || !strings.Contains(text(res), tt.want) {
-			t.Errorf("%s %v: isError=%v %q, want an error containing %q", tt.tool, tt.args, res.IsError, text(res), tt.want)
-		}
-		if n := len(h.fake.Requests()); n != 0 {
-			t.Errorf("%s %v: %d requests sent", tt.tool, tt.args, n)
-		}
+		h.wantError(tt.tool, tt.args, tt.want, 0)
 	}
 }

@@ -172,13 +172,7 @@ func TestGetIssueTagsErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.s)
-			res := h.call("get_issue_tags", tt.args)
-			if !res.IsError || !strings.Contains(text(res), tt.want) {
-				t.Errorf("isError=%v %q, want an error containing %q", res.IsError, text(res), tt.want)
-			}
-			if n := len(h.apiRequests()); n != tt.wantReqs {
-				t.Errorf("%d requests %v, want %d", n, h.apiRequests(), tt.wantReqs)
-			}
+			h.wantError("get_issue_tags", tt.args, tt.want, tt.wantReqs)
 		})
 	}
 }
