@@ -183,6 +183,10 @@ func TestLoginWithBrowserThenServe(t *testing.T) {
 	if !regexp.MustCompile(`resolve_issue\s.*yes`).MatchString(tools.stdout) || !regexp.MustCompile(`list_releases\s.*no`).MatchString(tools.stdout) {
 		t.Errorf("tools with the stored grant:\n%s", tools.stdout)
 	}
+	// ...and says which sign-in enables the ones it hides.
+	if !strings.Contains(tools.stdout, "To enable list_members, list_releases, get_release: sentry-mcp auth login --scopes triage") {
+		t.Errorf("tools does not name the sign-in for the hidden tools:\n%s", tools.stdout)
+	}
 	call := runCmd(t, f.env(), "", "call", "list_issues", `{"organization":"acme","limit":2}`)
 	if call.code != 0 {
 		t.Errorf("call with the stored sign-in: %+v", call)
