@@ -2,6 +2,7 @@ package tools
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -407,9 +408,9 @@ func flattenTrace(items []sentry.TraceItem) []traceNode {
 // spanName is a transaction's name or a span's description.
 func spanName(it *sentry.TraceItem) string {
 	if it.IsTransaction || it.LegacyOp != "" {
-		return firstOf(it.Transaction, it.Description, it.Name)
+		return cmp.Or(it.Transaction, it.Description, it.Name)
 	}
-	return firstOf(it.Description, it.Name, it.Transaction, it.Title)
+	return cmp.Or(it.Description, it.Name, it.Transaction, it.Title)
 }
 
 func spanDuration(it *sentry.TraceItem) float64 {
@@ -489,7 +490,7 @@ func renderTrace(id string, tr *sentry.Trace, meta *sentry.TraceMeta) (*schemas.
 		it := n.item
 		errs, issues := problems("error", it.Errors), problems("performance issue", append(append([]sentry.TraceIssue{}, it.Occurrences...), it.PerformanceIssues...))
 		if it.EventType == "error" {
-			errs = append([]schemas.TraceProblem{{Kind: "error", Title: firstOf(it.Title, it.Description, it.Name, "error"), EventID: string(it.EventID)}}, errs...)
+			errs = append([]schemas.TraceProblem{{Kind: "error", Title: cmp.Or(it.Title, it.Description, it.Name, "error"), EventID: string(it.EventID)}}, errs...)
 		}
 		if !show[i] {
 			out.Omitted++
@@ -497,7 +498,7 @@ func renderTrace(id string, tr *sentry.Trace, meta *sentry.TraceMeta) (*schemas.
 			continue
 		}
 		indent := strings.Repeat("  ", n.depth)
-		sp := schemas.TraceSpan{Depth: n.depth, Op: firstOf(it.Op, it.LegacyOp), Name: spanName(it), Project: it.ProjectSlug, DurationMS: spanDuration(it), EventID: string(it.EventID)}
+		sp := schemas.TraceSpan{Depth: n.depth, Op: cmp.Or(it.Op, it.LegacyOp), Name: spanName(it), Project: it.ProjectSlug, DurationMS: spanDuration(it), EventID: string(it.EventID)}
 		if it.EventType == "error" {
 			sp.Op = "error"
 		}
@@ -542,7 +543,7 @@ func writeProblems(b *render.Builder, indent, kind string, ps []schemas.TracePro
 	}
 	shown, more := render.Cap(ps, limit)
 	for _, e := range shown {
-		fmt.Fprintf(b, "%s  ! %s: %s", indent, kind, line(firstOf(e.Title, "(no title)"), capText))
+		fmt.Fprintf(b, "%s  ! %s: %s", indent, kind, line(cmp.Or(e.Title, "(no title)"), capText))
 		var ids []string
 		if e.EventID != "" {
 			ids = append(ids, "event "+line(e.EventID, capSlug))
@@ -569,13 +570,4 @@ func clipProblems(ps []schemas.TraceProblem, cut *bool) []schemas.TraceProblem {
 		out[i] = schemas.TraceProblem{Kind: e.Kind, Title: clip(e.Title, capText, cut), EventID: clip(e.EventID, capSlug, cut), IssueID: clip(e.IssueID, capSlug, cut)}
 	}
 	return out
-}
-
-func firstOf(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package sentrytest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -411,7 +412,7 @@ func (r *discoverRow) value(col string) any {
 		case "user.email":
 			return tx.UserEmail
 		case "user.display":
-			return firstNonEmpty(tx.UserEmail, tx.UserID)
+			return cmp.Or(tx.UserEmail, tx.UserID)
 		case "trace":
 			return tx.TraceID
 		case "platform":
@@ -433,14 +434,14 @@ func (r *discoverRow) value(col string) any {
 	case "title":
 		return str(ev["title"])
 	case "message":
-		return firstNonEmpty(str(ev["message"]), str(ev["title"]))
+		return cmp.Or(str(ev["message"]), str(ev["title"]))
 	case "issue":
 		return r.is.ShortID
 	case "issue.id":
 		n, _ := strconv.ParseFloat(r.is.ID, 64)
 		return n
 	case "level":
-		return firstNonEmpty(r.tags["level"], r.is.Level)
+		return cmp.Or(r.tags["level"], r.is.Level)
 	case "culprit":
 		return str(ev["culprit"])
 	case "platform":
@@ -449,7 +450,7 @@ func (r *discoverRow) value(col string) any {
 		return str(ev["location"])
 	case "release":
 		if rel, ok := ev["release"].(map[string]any); ok {
-			return firstNonEmpty(str(rel["version"]), r.tags["release"])
+			return cmp.Or(str(rel["version"]), r.tags["release"])
 		}
 		return r.tags["release"]
 	case "user.id":
@@ -461,7 +462,7 @@ func (r *discoverRow) value(col string) any {
 	case "user.ip":
 		return str(user["ip_address"])
 	case "user.display":
-		return firstNonEmpty(str(user["email"]), str(user["username"]), str(user["id"]), str(user["ip_address"]))
+		return cmp.Or(str(user["email"]), str(user["username"]), str(user["id"]), str(user["ip_address"]))
 	case "user":
 		if t := r.tags["user"]; t != "" {
 			return t
@@ -515,15 +516,6 @@ func exceptionValues(ev map[string]any, attr string) []any {
 		}
 	}
 	return out
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // fieldSpec is one requested field: a column, or a function of one.

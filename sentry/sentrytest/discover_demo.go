@@ -1,6 +1,7 @@
 package sentrytest
 
 import (
+	"cmp"
 	"math"
 	"strconv"
 	"strings"
@@ -114,7 +115,7 @@ func addDemoTrace(d *Data, o *Org) {
 	if err != nil {
 		at = d.base()
 	}
-	server := firstNonEmpty(eventTag(ev, "transaction"), is.Culprit, "GET /")
+	server := cmp.Or(eventTag(ev, "transaction"), is.Culprit, "GET /")
 	front := p
 	if fp := o.project("frontend"); fp != nil {
 		front = fp
@@ -213,7 +214,7 @@ func addDemoTrace(d *Data, o *Org) {
 	}{{root, front, "/orders", "ok"}, {srv, p, server, "internal_error"}} {
 		o.Transactions = append(o.Transactions, &Transaction{
 			EventID: s.span["event_id"].(string), Project: s.pr.Slug, Name: s.name, Op: s.span["op"].(string),
-			DurationMS: s.span["duration"].(float64), Status: s.st, Environment: firstNonEmpty(eventTag(ev, "environment"), "production"),
+			DurationMS: s.span["duration"].(float64), Status: s.st, Environment: cmp.Or(eventTag(ev, "environment"), "production"),
 			Release: releaseAt(o.projectReleases(s.pr.Slug), at), Timestamp: at, TraceID: traceID,
 			UserID: asString(mapOf(ev["user"])["id"]), UserEmail: asString(mapOf(ev["user"])["email"]),
 		})
