@@ -260,6 +260,23 @@ func (c OAuthClient) LoginBrowser(ctx context.Context, opt LoginOptions) (*Crede
 	return c.credential(tok)
 }
 
+// AuthCodeURL is Sentry's authorize URL for a web server sign-in (hosted
+// mode): the app's redirect URI, our state and the S256 challenge of
+// verifier, asking for c.Scopes.
+func (c OAuthClient) AuthCodeURL(redirect, state, verifier string) string {
+	return c.config(redirect).AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+}
+
+// Exchange trades the code Sentry redirected back with (AuthCodeURL) for a
+// credential. Errors never include the code, the verifier or the secret.
+func (c OAuthClient) Exchange(ctx context.Context, code, redirect, verifier string) (*Credential, error) {
+	tok, err := c.config(redirect).Exchange(c.ctx(ctx), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, tokenError("exchanging Sentry's sign-in code", err, c.Scopes)
+	}
+	return c.credential(tok)
+}
+
 // preflight asks the authorize page once, without a browser session and
 // without following redirects, so that an unknown client id or an
 // unregistered redirect URI fails at once with a clear message instead of

@@ -73,6 +73,10 @@ type TokenSourceOptions struct {
 	HTTPClient  *http.Client // for the token endpoint
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// OnRefresh, when set, is told the outcome of each token request sent
+	// to Sentry: "ok", "failed" (network, 5xx; retried) or "refused"
+	// (invalid_grant: a new sign-in is needed). For metrics.
+	OnRefresh func(outcome string)
 }
 
 // RefreshingTokenSource hands out the stored access token and refreshes it
@@ -584,6 +588,7 @@ func (ts *RefreshingTokenSource) refreshOnce(ctx context.Context, stale string) 
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.ErrorCode == "invalid_client") {
+			ts.outcome("refused")
 			// Keep the credential (for inspection, and its token while it
 			// lasts), marked so that no process refreshes it again.
 			refused := *base
@@ -597,8 +602,10 @@ func (ts *RefreshingTokenSource) refreshOnce(ctx context.Context, stale string) 
 			ts.opt.Logger.Error("Sentry refused to refresh the sign-in; sign in again with `sentry-mcp auth login`", "host", ts.opt.Host, "error", re.ErrorCode, "token_valid_until", base.Expiry)
 			return changed, ErrSignInExpired
 		}
+		ts.outcome("failed")
 		return false, tokenError("refreshing the Sentry token", err, nil)
 	}
+	ts.outcome("ok")
 	serr := ts.opt.Store.Save(next)
 	ts.mu.Lock()
 	changed := ts.replaceLocked(next)
@@ -612,6 +619,12 @@ func (ts *RefreshingTokenSource) refreshOnce(ctx context.Context, stale string) 
 	}
 	ts.opt.Logger.Info("refreshed the Sentry token", "host", ts.opt.Host, "expiry", next.Expiry)
 	return changed, nil
+}
+
+func (ts *RefreshingTokenSource) outcome(o string) {
+	if ts.opt.OnRefresh != nil {
+		ts.opt.OnRefresh(o)
+	}
 }
 
 // maybeReloadLocked re-reads the store in the background, at most every

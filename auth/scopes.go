@@ -211,3 +211,37 @@ func Accepting(anyOf []string) []string {
 	}
 	return out
 }
+
+// scopeMeaning says, for the consent page of hosted mode, what each scope
+// lets the server do in Sentry on the user's behalf (Sentry's own words
+// where it has them: src/sentry/conf/server.py SENTRY_SCOPE_SETS).
+var scopeMeaning = map[string]string{
+	"org:read":             "read your organizations and their settings",
+	"org:write":            "change organization settings",
+	"org:admin":            "administer organizations, including deleting them",
+	"org:integrations":     "read and change organization integrations",
+	"org:ci":               "use continuous-integration features (source maps, releases)",
+	"member:invite":        "invite members",
+	"member:read":          "read organization members",
+	"member:write":         "change and invite members",
+	"member:admin":         "administer members, including removing them",
+	"team:read":            "read teams",
+	"team:write":           "change teams",
+	"team:admin":           "administer teams, including deleting them",
+	"project:read":         "read projects and their settings",
+	"project:write":        "change project settings",
+	"project:admin":        "administer projects, including deleting them",
+	"project:releases":     "read and create releases and deploys",
+	"project:distribution": "distribute builds",
+	"event:read":           "read issues and events, including their data (stack traces, request data, user details)",
+	"event:write":          "change issues: resolve, archive, assign, set priority and comment",
+	"event:admin":          "delete issues and events",
+	"alerts:read":          "read alert rules",
+	"alerts:write":         "change alert rules",
+	"openid":               "confirm your identity",
+	"profile":              "read your name",
+	"email":                "read your email address",
+}
+
+// ScopeMeaning is what scope allows, in a few words ("" for an unknown scope).
+func ScopeMeaning(scope string) string { return scopeMeaning[scope] }

@@ -114,3 +114,11 @@ func TestParseLoginScopes(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryScopeHasAMeaning(t *testing.T) {
+	for _, s := range KnownScopes {
+		if ScopeMeaning(s) == "" {
+			t.Errorf("scope %s has no meaning for the consent page", s)
+		}
+	}
+}
