@@ -484,8 +484,9 @@ func (s *Server) oauthAuthorize(c *call) {
 		c.w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	// The fake has no session: a POST carries the same parameters as the
-	// GET (query string and/or form body) plus op=approve|deny.
+	// The session holds no pending authorization: a POST carries the same
+	// parameters as the GET (query string and/or form body) plus
+	// op=approve|deny. The session cookie only names the user.
 	q := parseQuery(c.r.URL.RawQuery)
 	if c.method == http.MethodPost {
 		q = append(q, c.form()...)
