@@ -9,6 +9,9 @@
 //
 // The token holds the demo scopes (org:read, project:read, project:releases,
 // team:read, member:read, event:write) unless -scopes says otherwise.
+// -oauth-app id:secret:redirect_uri (repeatable) registers an OAuth
+// application, so a server in hosted mode can sign users in through the
+// fake's /oauth/ endpoints.
 // GET /__fakesentry/requests answers the requests received so far as JSON,
 // [{"method", "path", "query", "status"}], for a harness that replays them
 // or reports which endpoints a server used (and which the fake lacks: 404).
@@ -18,11 +21,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,9 +43,26 @@ func main() {
 	selfHosted := flag.Bool("self-hosted", false, "no rate-limit headers, as self-hosted Sentry")
 	logRequests := flag.Bool("log", false, "print each request on stderr")
 	exitOnEOF := flag.Bool("exit-on-eof", false, "exit when stdin closes (for a parent that may die without killing us)")
+	var apps []sentrytest.OAuthApp
+	flag.Func("oauth-app", "register an OAuth application `id:secret:redirect_uri` (repeatable)", func(v string) error {
+		app, err := parseOAuthApp(v)
+		if err != nil {
+			return err
+		}
+		for _, a := range apps {
+			if a.ClientID == app.ClientID {
+				return fmt.Errorf("client id %q given twice", app.ClientID)
+			}
+		}
+		apps = append(apps, app)
+		return nil
+	})
 	flag.Parse()
 
 	fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{SelfHosted: *selfHosted})
+	for _, app := range apps {
+		fake.AddOAuthApp(app)
+	}
 	tok := *token
 	if tok == "" {
 		b := make([]byte, 24)
@@ -113,4 +135,20 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// parseOAuthApp parses id:secret:redirect_uri. The id and the secret must
+// not contain ':'; the redirect URI is an absolute http(s) URL. Errors
+// never echo the secret.
+func parseOAuthApp(v string) (sentrytest.OAuthApp, error) {
+	id, rest, ok1 := strings.Cut(v, ":")
+	secret, redirect, ok2 := strings.Cut(rest, ":")
+	if !ok1 || !ok2 || id == "" || secret == "" || redirect == "" {
+		return sentrytest.OAuthApp{}, errors.New("want id:secret:redirect_uri, each part non-empty")
+	}
+	u, err := url.Parse(redirect)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return sentrytest.OAuthApp{}, fmt.Errorf("redirect URI of %q: want an absolute http or https URL", id)
+	}
+	return sentrytest.OAuthApp{ClientID: id, ClientSecret: secret, RedirectURIs: []string{redirect}}, nil
 }

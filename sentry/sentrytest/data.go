@@ -10,7 +10,7 @@ import (
 )
 
 // Data is everything the fake serves: one authenticated user and the
-// organizations that user belongs to. Exported fields may be edited freely
+// organizations that user belongs to (Server.AddUser adds further users). Exported fields may be edited freely
 // before the Data is handed to NewServer; afterwards the server owns it
 // (several servers may share one Data: it carries its own lock) and tests
 // change it only through the API or read it back with Server.Issue.

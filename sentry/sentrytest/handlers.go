@@ -19,7 +19,7 @@ func getIndex(c *call) {
 	}
 	m := exampleObject("api.index.json")
 	m["auth"] = map[string]any{"scopes": deepCopy(c.tok.scopes)}
-	m["user"] = copyMap(c.d.User)
+	m["user"] = c.selfUser()
 	c.json(200, m)
 }
 
@@ -68,11 +68,11 @@ func containsFold(list []string, s string) bool {
 
 // GET /api/0/organizations/
 func listOrganizations(c *call) {
-	orgs := slices.Clone(c.d.Orgs)
+	orgs := slices.DeleteFunc(slices.Clone(c.d.Orgs), func(o *Org) bool { return !c.member(o) })
 	if owner, _ := c.q.get("owner"); owner == "1" || owner == "true" {
 		out := []any{}
 		for _, o := range orgs {
-			if o.Role == "" || o.Role == "owner" {
+			if r := c.role(o); r == "" || r == "owner" {
 				out = append(out, map[string]any{"organization": c.v.organization(o), "singleOwner": true})
 			}
 		}
@@ -540,7 +540,7 @@ func (c *call) projectFromPath() (*Org, *Project) {
 		c.notFound()
 		return nil, nil
 	}
-	if c.userActionRequired(o) || !c.allowedOrDenied(o) {
+	if !c.access(o) {
 		return nil, nil
 	}
 	return o, p
@@ -644,7 +644,7 @@ func (c *call) issueFromPath() (*Org, *Issue) {
 		c.notFound()
 		return nil, nil
 	}
-	if c.userActionRequired(o) || !c.allowedOrDenied(o) {
+	if !c.access(o) {
 		return nil, nil
 	}
 	return o, is

@@ -4,8 +4,9 @@ package sentrytest
 // behaviour: src/sentry/web/frontend/oauth_authorize.py, oauth_token.py,
 // oauth_device_authorization.py, oauth_device.py and the models they use.
 //
-// The fake's user (Data.User) is always logged in. /oauth/authorize/
-// approves at once (as Sentry does for an already authorised app) unless
+// The fake's user (Data.User) is always logged in; a request whose
+// session cookie (SessionCookie) was returned by AddUser is that user's
+// instead. /oauth/authorize/ approves at once (as Sentry does for an already authorised app) unless
 // DenyConsent(true) is in effect; device codes wait for ApproveDevice or a
 // POST to /oauth/device/.
 //
@@ -112,6 +113,7 @@ type oauthGrant struct {
 	challenge   string
 	method      string
 	expires     time.Time
+	user        string // the signed-in user's id ("" = Data.User)
 }
 
 // deviceGrant is an ApiDeviceCode.
@@ -482,8 +484,9 @@ func (s *Server) oauthAuthorize(c *call) {
 		c.w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	// The fake has no session: a POST carries the same parameters as the
-	// GET (query string and/or form body) plus op=approve|deny.
+	// The session holds no pending authorization: a POST carries the same
+	// parameters as the GET (query string and/or form body) plus
+	// op=approve|deny. The session cookie only names the user.
 	q := parseQuery(c.r.URL.RawQuery)
 	if c.method == http.MethodPost {
 		q = append(q, c.form()...)
@@ -551,9 +554,10 @@ func (s *Server) oauthAuthorize(c *call) {
 	}
 
 	now := s.now()
+	user := s.sessionUserLocked(c.r)
 	if responseType == "token" {
 		access := randomHex()
-		t := &apiToken{scopes: ExpandScopes(scopes...), expires: now.Add(s.tokenLifetime()), app: app.ClientID}
+		t := &apiToken{scopes: ExpandScopes(scopes...), expires: now.Add(s.tokenLifetime()), app: app.ClientID, user: user}
 		s.tokens[access] = t
 		redirectWith(c.w, responseType, redirectURI,
 			"access_token", access,
@@ -567,7 +571,7 @@ func (s *Server) oauthAuthorize(c *call) {
 	code := randomHex()
 	s.oauth.grants[code] = &oauthGrant{
 		app: app.ClientID, redirectURI: redirectURI, scopes: scopes,
-		challenge: challenge, method: method, expires: now.Add(grantLifetime),
+		challenge: challenge, method: method, expires: now.Add(grantLifetime), user: user,
 	}
 	redirectWith(c.w, responseType, redirectURI, "code", code, "state", state)
 }
@@ -654,7 +658,6 @@ func (s *Server) oauthToken(c *call) {
 	if !ok {
 		return
 	}
-	user := s.tokenUser()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -725,7 +728,7 @@ func (s *Server) oauthToken(c *call) {
 		"expires_at", formatExpiresAt(t.expires),
 		"token_type", "Bearer",
 		"scope", strings.Join(t.scopes, " "),
-		"user", user,
+		"user", s.tokenUserLocked(t.user),
 	)
 	var edit func(map[string]any)
 	if e := s.oauth.editToken; e != nil {
@@ -734,24 +737,11 @@ func (s *Server) oauthToken(c *call) {
 	editedJSON(w, edit, kv...)
 }
 
-// tokenUser is the "user" object of token responses.
-func (s *Server) tokenUser() map[string]string {
-	s.data.mu.Lock()
-	defer s.data.mu.Unlock()
-	u := s.data.User
-	str := func(k string) string {
-		if v, ok := u[k]; ok && v != nil {
-			return fmt.Sprint(v)
-		}
-		return ""
-	}
-	return map[string]string{"id": str("id"), "name": str("name"), "email": str("email")}
-}
-
-// mintLocked stores a new OAuth token with a refresh token.
-func (s *Server) mintLocked(app string, scopes []string, now time.Time) string {
+// mintLocked stores a new OAuth token of the user ("" = Data.User) with a
+// refresh token.
+func (s *Server) mintLocked(app, user string, scopes []string, now time.Time) string {
 	access, refresh := randomHex(), randomHex()
-	s.tokens[access] = &apiToken{scopes: ExpandScopes(scopes...), expires: now.Add(s.tokenLifetime()), app: app, refresh: refresh}
+	s.tokens[access] = &apiToken{scopes: ExpandScopes(scopes...), expires: now.Add(s.tokenLifetime()), app: app, refresh: refresh, user: user}
 	s.oauth.refresh[refresh] = access
 	return access
 }
@@ -781,7 +771,7 @@ func (s *Server) exchangeCodeLocked(app *OAuthApp, form query, now time.Time) (s
 			return "", "invalid_grant"
 		}
 	}
-	return s.mintLocked(app.ClientID, g.scopes, now), ""
+	return s.mintLocked(app.ClientID, g.user, g.scopes, now), ""
 }
 
 // refreshLocked is get_refresh_token + ApiToken.refresh: the token gets a
@@ -837,7 +827,7 @@ func (s *Server) pollDeviceLocked(app *OAuthApp, form query, now time.Time) (str
 		return "", "access_denied"
 	}
 	s.deleteDeviceLocked(d)
-	return s.mintLocked(app.ClientID, d.scopes, now), ""
+	return s.mintLocked(app.ClientID, "", d.scopes, now), ""
 }
 
 func (s *Server) deleteDeviceLocked(d *deviceGrant) {

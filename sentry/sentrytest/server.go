@@ -31,6 +31,10 @@
 // the device authorization grant and the device verification page. Its
 // tokens share the REST token table, so minted tokens work on /api/0/.
 //
+// Server.AddUser adds users who sign in through the browser (a session
+// cookie at /oauth/authorize/); their tokens see only their organizations,
+// and every other organization's endpoints answer 403.
+//
 // Simplifications: issue lists page by offset (cursors "0:{offset}:{prev}");
 // without statsPeriod/start/end no date window is applied (Sentry's default
 // is 90 days, its retention); membership is open (every project of an org is
@@ -91,9 +95,11 @@ type Server struct {
 	data *Data
 	opts Options
 
-	mu     sync.Mutex // tokens and OAuth state (oauthState)
-	tokens map[string]*apiToken
-	oauth  oauthState
+	mu       sync.Mutex // tokens, users, sessions and OAuth state (oauthState)
+	tokens   map[string]*apiToken
+	users    map[string]*User  // AddUser, by id
+	sessions map[string]string // session cookie value -> user id
+	oauth    oauthState
 
 	clockOffset atomic.Int64 // Advance, in nanoseconds
 
@@ -114,7 +120,10 @@ type Server struct {
 type Request struct {
 	Method, Path, RawQuery, Host string
 	Authorization                string // raw header value as received
-	Body                         []byte
+	// User is the id of the user whose valid bearer token authenticated
+	// the request (Data.User's or an AddUser one); "" when none did.
+	User string
+	Body []byte
 }
 
 type apiToken struct {
@@ -124,6 +133,7 @@ type apiToken struct {
 	// OAuth-minted tokens only:
 	app     string // client_id of the application
 	refresh string // current refresh token ("" for implicit grants)
+	user    string // id of an AddUser user; "" = Data.User
 }
 
 // NewServer starts a fake Sentry on a loopback port serving data (nil means
@@ -132,7 +142,7 @@ func NewServer(data *Data, opts Options) *Server {
 	if data == nil {
 		data = DemoData()
 	}
-	s := &Server{data: data, opts: opts, tokens: map[string]*apiToken{}}
+	s := &Server{data: data, opts: opts, tokens: map[string]*apiToken{}, users: map[string]*User{}, sessions: map[string]string{}}
 	s.oauth.init()
 	s.h = &handler{s: s}
 	s.ts = httptest.NewServer(s.h)
@@ -252,11 +262,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	// Authentication has no side effects; it comes first so that the log
+	// can say whose token a request carried.
+	tok, authErr := s.authenticate(r)
+	var user *User
+	userID := ""
+	if tok != nil && authErr == "" {
+		s.mu.Lock()
+		user = s.userLocked(tok.user)
+		s.mu.Unlock()
+		userID = s.defaultUserID()
+		if user != nil {
+			userID = user.ID
+		}
+	}
 
 	s.logMu.Lock()
 	s.requests = append(s.requests, Request{
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host,
-		Authorization: r.Header.Get("Authorization"), Body: body,
+		Authorization: r.Header.Get("Authorization"), User: userID, Body: body,
 	})
 	fail := s.failN > 0
 	status, fbody := s.failStatus, s.failBody
@@ -278,7 +302,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	c := &call{s: s, w: w, r: r, body: body, q: parseQuery(r.URL.RawQuery), method: r.Method}
+	c := &call{s: s, w: w, r: r, body: body, q: parseQuery(r.URL.RawQuery), method: r.Method, tok: tok, user: user}
 	path := r.URL.Path
 	if strings.HasPrefix(path, "/oauth/") {
 		s.serveOAuth(c)
@@ -295,11 +319,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Sentry's auth middleware resolves the bearer before the rate limit
 	// middleware, which keys on the user (or the IP when there is none).
-	tok, authErr := s.authenticate(r)
-	c.tok = tok
 	key := "ip:" + remoteIP(r)
-	if tok != nil && authErr == "" {
-		key = "user:" + fmt.Sprint(s.data.userID())
+	if userID != "" {
+		key = "user:" + userID
 	}
 	name, limit, window := "catchall", 470, 1
 	if rt != nil {
@@ -442,6 +464,7 @@ type call struct {
 	method string
 	route  *route
 	tok    *apiToken
+	user   *User // the token's AddUser user; nil = Data.User
 	d      *Data
 	v      *view
 }
@@ -495,21 +518,37 @@ func (c *call) allowed(o *Org) bool {
 	if c.route.perm == nil {
 		return true
 	}
-	return anyScope(effectiveScopes(c.tok.scopes, o.Role), c.route.perm[c.method])
+	return anyScope(effectiveScopes(c.tok.scopes, c.role(o)), c.route.perm[c.method])
 }
 
-// org resolves {org} (slug or id): 404 when unknown, 403 when the role
-// forbids. It answers and returns nil on failure.
+// org resolves {org} (slug or id): 404 when unknown, 403 when the user is
+// not a member or the role forbids. It answers and returns nil on failure.
 func (c *call) org() *Org {
 	o := c.d.org(c.p["org"])
 	if o == nil {
 		c.notFound()
 		return nil
 	}
-	if c.userActionRequired(o) || !c.allowedOrDenied(o) {
+	if !c.access(o) {
 		return nil
 	}
 	return o
+}
+
+// access is OrganizationPermission.has_object_permission for every
+// endpoint of an organization (its own, its projects' and its issues'):
+// a user who is not a member gets 403 {"detail": "You do not have
+// permission to perform this action."} (BEHAVIOUR.md s4.4: "org where the
+// user is not a member -> 403"; with no membership the request's access
+// has no scopes, so the scope check fails), then the organization's
+// UserAction 401 (it concerns members only), then the scope check bounded
+// by the role. It answers and returns false on failure.
+func (c *call) access(o *Org) bool {
+	if !c.member(o) {
+		c.detail(403, msgForbidden)
+		return false
+	}
+	return !c.userActionRequired(o) && c.allowedOrDenied(o)
 }
 
 // allowedOrDenied is allowed, answering 403 when not.
@@ -567,7 +606,7 @@ func (c *call) userActionRequired(o *Org) bool {
 		msg = "Organization requires two-factor authentication to be enabled"
 	case CodeSudoRequired:
 		msg = "Account verification required."
-		if u := c.d.User; u != nil {
+		if u := c.selfUser(); u != nil {
 			extra["username"] = u["username"]
 		}
 	default:
