@@ -260,6 +260,10 @@ func TestFetchGood(t *testing.T) {
 	if _, err := f.Fetch(ctx, ds.URL+"/ld.json"); err != nil {
 		t.Errorf("+json content type: %v", err)
 	}
+	small := &Fetcher{AllowLoopbackHTTP: true, MaxBytes: 100}
+	if _, err := small.Fetch(ctx, ds.URL+"/full.json"); !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), "the 100 bytes allowed") {
+		t.Errorf("MaxBytes 100: %v", err)
+	}
 }
 
 func TestFetchBad(t *testing.T) {
