@@ -21,6 +21,10 @@ type Config struct {
 	Client    *sentry.Client
 	Logger    *slog.Logger
 	Selection Selection
+	// SignIn, when set, says how a caller gets a grant with scopes (the
+	// least scope of each tool it may not run), for refusals and whoami.
+	// nil: `sentry-mcp auth login --scopes ...` (stdio).
+	SignIn func(scopes []string) string
 }
 
 // Inventory holds every tool compiled once per process (schemas and
@@ -57,6 +61,7 @@ func New(cfg Config) (*Inventory, error) {
 	if err != nil {
 		return nil, err
 	}
+	pol.signIn = cfg.SignIn
 	inv := &Inventory{deps: &Deps{Client: cfg.Client, Logger: cfg.Logger, Policy: pol}, tools: all}
 	if _, err := inv.view(""); err != nil {
 		return nil, err

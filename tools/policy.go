@@ -25,6 +25,7 @@ type Policy struct {
 	tools    []Tool
 	selected map[string]bool
 	toolsets []string // toolsets with at least one selected tool, in order
+	signIn   func(scopes []string) string
 }
 
 func newPolicy(all []Tool, sel Selection) (*Policy, error) {
@@ -101,6 +102,7 @@ type Refusal struct {
 	kind   int
 	tool   *Tool
 	pr     *Principal
+	signIn func(scopes []string) string
 }
 
 const (
@@ -120,8 +122,23 @@ func (r *Refusal) Error() string {
 	case refusedCredentials:
 		return fmt.Sprintf("%s is unavailable: %s", t.Name, line(r.pr.Problem, capText))
 	}
+	if r.signIn != nil {
+		return fmt.Sprintf("%s needs the Sentry scope %s, which your grant does not include (granted: %s). %s",
+			t.Name, strings.Join(auth.Accepting(t.Scopes), " or "), orNone(r.pr.Grant.Scopes()), r.signIn(leastScopes([]*Tool{t})))
+	}
 	return fmt.Sprintf("%s needs the Sentry scope %s, which this server's grant does not include (granted: %s). Sign in with that scope (sentry-mcp auth login --scopes %s), or widen --scopes / SENTRY_MCP_SCOPES",
 		t.Name, strings.Join(auth.Accepting(t.Scopes), " or "), orNone(r.pr.Grant.Scopes()), loginScopes([]*Tool{t}))
+}
+
+// leastScopes is the least scope of each of ts, each once.
+func leastScopes(ts []*Tool) []string {
+	var out []string
+	for _, t := range ts {
+		if !slices.Contains(out, t.Scopes[0]) {
+			out = append(out, t.Scopes[0])
+		}
+	}
+	return out
 }
 
 // loginScopes is the --scopes value of `auth login` that covers ts: the
@@ -155,6 +172,9 @@ func (p *Policy) SignInHint(pr *Principal) string {
 	if len(missing) == 0 {
 		return ""
 	}
+	if p.signIn != nil {
+		return fmt.Sprintf("To enable %s: %s", strings.Join(names, ", "), p.signIn(leastScopes(missing)))
+	}
 	return fmt.Sprintf("To enable %s: sentry-mcp auth login --scopes %s (or widen --scopes / SENTRY_MCP_SCOPES).", strings.Join(names, ", "), loginScopes(missing))
 }
 
@@ -168,7 +188,7 @@ func (p *Policy) Check(pr *Principal, t *Tool) *Refusal {
 	case len(t.Scopes) > 0 && pr.Problem != "":
 		return &Refusal{Reason: "no credentials", kind: refusedCredentials, tool: t, pr: pr}
 	case !pr.Grant.Allows(t.Scopes):
-		return &Refusal{Reason: t.needs, kind: refusedScope, tool: t, pr: pr}
+		return &Refusal{Reason: t.needs, kind: refusedScope, tool: t, pr: pr, signIn: p.signIn}
 	}
 	return nil
 }
