@@ -166,11 +166,15 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, resource, org 
 			},
 		})
 	}
+	// mcp-go's hooks see every request it dispatches; a request it
+	// answers without them (unknown method, bad message) was an error.
 	outcome = st.result()
-	if status >= 500 || (outcome == "" && status >= 400) {
+	isRequest := len(msg.ID) > 0 && string(msg.ID) != "null"
+	switch {
+	case status >= 500, outcome == "" && (status >= 400 || isRequest):
 		outcome = "error"
-	} else if outcome == "" {
-		outcome = "ok"
+	case outcome == "":
+		outcome = "ok" // a notification, accepted
 	}
 }
 
