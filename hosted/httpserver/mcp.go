@@ -289,11 +289,6 @@ func methodLabel(m string) string {
 	return oneOf(m, rpcMethods)
 }
 
-func (st *reqState) rpcLabels() (method, tool string) {
-	_, method, tool = st.labels()
-	return method, tool
-}
-
 // pinCache holds the MCP handlers of the most recently used organization
 // pins, at most max of them.
 type pinCache struct {

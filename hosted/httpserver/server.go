@@ -7,6 +7,7 @@
 package httpserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -133,7 +134,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("httpserver: registering metrics: %w", err)
 	}
 	host, port := splitHost(pub.Host)
-	s.pubHost, s.pubPort = strings.ToLower(host), cmpOr(port, defaultPort(scheme))
+	s.pubHost, s.pubPort = strings.ToLower(host), cmp.Or(port, defaultPort(scheme))
 	s.public = scheme + "://" + strings.ToLower(pub.Host)
 	s.drainCtx, s.drain = context.WithCancel(context.Background())
 	s.root = s.buildMCP("")
@@ -310,7 +311,7 @@ func (s *Server) hostAllowed(hostHeader string) bool {
 		return false
 	}
 	host, port := splitHost(hostHeader)
-	host, port = strings.ToLower(host), cmpOr(port, defaultPort(s.scheme))
+	host, port = strings.ToLower(host), cmp.Or(port, defaultPort(s.scheme))
 	if host == s.pubHost && port == s.pubPort {
 		return true
 	}
@@ -332,7 +333,7 @@ func (s *Server) originAllowed(origin string) bool {
 	}
 	scheme := strings.ToLower(u.Scheme)
 	host, port := splitHost(u.Host)
-	return scheme == s.scheme && strings.ToLower(host) == s.pubHost && cmpOr(port, defaultPort(scheme)) == s.pubPort
+	return scheme == s.scheme && strings.ToLower(host) == s.pubHost && cmp.Or(port, defaultPort(scheme)) == s.pubPort
 }
 
 // splitHost splits host[:port] (IPv6 in brackets) into host and port ("" when absent).
@@ -348,13 +349,6 @@ func defaultPort(scheme string) string {
 		return "443"
 	}
 	return "80"
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func isMCPPath(p string) bool { return p == "/mcp" || strings.HasPrefix(p, "/mcp/") }
@@ -459,6 +453,11 @@ func (st *reqState) labels() (route, method, tool string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.route, st.rpcMethod, st.tool
+}
+
+func (st *reqState) rpcLabels() (method, tool string) {
+	_, method, tool = st.labels()
+	return method, tool
 }
 
 func (st *reqState) result() string {

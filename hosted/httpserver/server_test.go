@@ -104,6 +104,7 @@ type envOptions struct {
 	maxBody int64
 	timeout time.Duration
 	oauth   http.Handler
+	grace   time.Duration // 0: 5 s
 }
 
 type env struct {
@@ -194,7 +195,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	ctx, stop := context.WithCancel(context.Background())
 	e.stop = stop
 	e.served = make(chan error, 1)
-	go func() { e.served <- e.srv.Serve(ctx, ln, 5*time.Second) }()
+	grace := o.grace
+	if grace == 0 {
+		grace = 5 * time.Second
+	}
+	go func() { e.served <- e.srv.Serve(ctx, ln, grace) }()
 	t.Cleanup(func() {
 		e.release()
 		stop()
@@ -956,4 +961,81 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A call still running when the grace period ends is cut off: Serve
+// returns soon after grace and says so in the log.
+func TestShutdownGraceEnds(t *testing.T) {
+	e := newEnv(t, envOptions{grace: 200 * time.Millisecond})
+	go func() { // cut off: its error is the point
+		req, _ := http.NewRequest("POST", e.url+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"list_organizations","arguments":{}}}`))
+		for k, v := range jsonHeaders(slowMCP) {
+			req.Header.Set(k, v)
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-e.entered
+	start := time.Now()
+	e.stop()
+	select {
+	case err := <-e.served:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+		e.served <- nil
+	case <-time.After(3 * time.Second):
+		t.Fatal("Serve did not return after the grace period")
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("Serve returned after %s, before the grace period", d)
+	}
+	if !strings.Contains(e.logs.String(), "cut off") {
+		t.Errorf("no warning about the cut-off request in\n%s", e.logs.String())
+	}
+}
+
+// A subscriptions/listen stream (protocol 2026-07-28) ends when shutdown
+// begins instead of holding it for the whole grace period.
+func TestShutdownEndsListenStreams(t *testing.T) {
+	e := newEnv(t, envOptions{grace: 10 * time.Second})
+	v := mcp.LATEST_PROTOCOL_VERSION
+	body := `{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},"_meta":{"` +
+		mcp.MetaKeyProtocolVersion + `":"` + v + `","` + mcp.MetaKeyClientInfo + `":{"name":"t","version":"1"},"` + mcp.MetaKeyClientCapabilities + `":{}}}}`
+	req, _ := http.NewRequest("POST", e.url+"/mcp", strings.NewReader(body))
+	for k, val := range with(with(jsonHeaders(aliceMCP), "Mcp-Protocol-Version", v), "Mcp-Method", "subscriptions/listen") {
+		req.Header.Set(k, val)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("listen: %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "private, no-store" {
+		t.Errorf("listen stream Cache-Control = %q, want private, no-store", cc)
+	}
+	buf := make([]byte, 4096)
+	if n, err := resp.Body.Read(buf); err != nil || !strings.Contains(string(buf[:n]), "acknowledged") {
+		t.Fatalf("first event: %q %v", buf[:n], err)
+	}
+	start := time.Now()
+	e.stop()
+	_, _ = io.Copy(io.Discard, resp.Body) // the stream ends
+	select {
+	case err := <-e.served:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+		e.served <- nil
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve waited for the listening stream")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("shutdown took %s with a listening stream open", d)
+	}
 }
