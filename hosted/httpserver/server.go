@@ -36,11 +36,11 @@ type Authenticator interface {
 
 // Config is what a Server is built from.
 type Config struct {
-	PublicURL       *url.URL // origin clients use; every URL we issue is built from it
-	Loopback        bool     // listening on a loopback address: Host may also be a loopback host:port
-	Inventory       *tools.Inventory
-	Version         string
-	Auth            Authenticator
+	PublicURL       *url.URL                        // origin clients use; every URL we issue is built from it
+	Loopback        bool                            // listening on a loopback address: Host may also be a loopback host:port
+	Inventory       *tools.Inventory                // the tools, compiled once
+	Version         string                          // server version in initialize
+	Auth            Authenticator                   // bearer token -> principal
 	OAuth           http.Handler                    // mounted at /.well-known/oauth-authorization-server and /oauth/
 	DefaultScopes   []string                        // scope= of the 401 challenge
 	ScopesSupported []string                        // of the protected resource metadata
@@ -48,7 +48,7 @@ type Config struct {
 	Registry        *prometheus.Registry            // nil: a new one
 	MaxBody         int64                           // 0: 4 MiB
 	RequestTimeout  time.Duration                   // 0: 2 minutes
-	Logger          *slog.Logger
+	Logger          *slog.Logger                    // nil: slog.Default()
 }
 
 const (
