@@ -200,3 +200,33 @@ func TestHashToken(t *testing.T) {
 		t.Errorf("HashToken(abc) = %s, want %s", got, want)
 	}
 }
+
+// Servers starting at once on a new file: one migrates, the others find the
+// migration applied.
+func TestOpenConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new", "hosted.db")
+	keys := secrets.Ephemeral()
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			db, err := Open(context.Background(), path, keys)
+			if err == nil {
+				err = db.Ready(context.Background())
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	db := openAt(t, path, keys)
+	var rows int
+	db.sql.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows)
+	if rows != 1 {
+		t.Errorf("%d migration rows, want 1", rows)
+	}
+}
