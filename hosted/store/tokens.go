@@ -1,0 +1,211 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code is an authorization code we issued to an MCP client.
+type Code struct {
+	GrantID, ClientID, RedirectURI, Challenge, Resource string
+	Scopes                                              []string
+	Expires                                             time.Time
+}
+
+// PutCode stores c under code (stored hashed).
+func (db *DB) PutCode(ctx context.Context, code string, c *Code) error {
+	if code == "" || c == nil || c.GrantID == "" {
+		return errors.New("database: an authorization code needs a value and a grant")
+	}
+	if c.Expires.IsZero() {
+		return errors.New("database: an authorization code needs an expiry")
+	}
+	_, err := db.sql.ExecContext(ctx,
+		`INSERT INTO codes (code_hash, grant_id, client_id, redirect_uri, challenge, resource, scopes, expires_ms, used_ms)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)`,
+		HashToken(code), c.GrantID, c.ClientID, c.RedirectURI, c.Challenge, c.Resource, toJSON(c.Scopes), ms(c.Expires))
+	if err != nil {
+		return fmt.Errorf("database: storing the authorization code: %w", err)
+	}
+	return nil
+}
+
+// UseCode marks the code used and returns it. ErrNotFound: unknown or
+// expired. Used before: returns the Code and ErrReplayed (the caller then
+// deletes its grant).
+func (db *DB) UseCode(ctx context.Context, code string) (*Code, error) {
+	h := HashToken(code)
+	now := ms(db.now())
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("database: using the authorization code: %w", err)
+	}
+	defer tx.Rollback()
+	// The write comes first: the first of two concurrent uses marks it.
+	res, err := tx.ExecContext(ctx, `UPDATE codes SET used_ms = $1 WHERE code_hash = $2 AND used_ms = 0 AND expires_ms > $3`, now, h, now)
+	if err != nil {
+		return nil, fmt.Errorf("database: using the authorization code: %w", err)
+	}
+	first, err := res.RowsAffected()
+	if err != nil {
+		return nil, fmt.Errorf("database: using the authorization code: %w", err)
+	}
+	var c Code
+	var scopes string
+	var expires, used int64
+	err = tx.QueryRowContext(ctx,
+		`SELECT grant_id, client_id, redirect_uri, challenge, resource, scopes, expires_ms, used_ms FROM codes WHERE code_hash = $1`, h).
+		Scan(&c.GrantID, &c.ClientID, &c.RedirectURI, &c.Challenge, &c.Resource, &scopes, &expires, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("database: using the authorization code: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("database: using the authorization code: %w", err)
+	}
+	if err := fromJSON(scopes, &c.Scopes); err != nil {
+		return nil, err
+	}
+	c.Expires = fromMS(expires)
+	switch {
+	case first == 1:
+		return &c, nil
+	case expires <= now:
+		return nil, ErrNotFound
+	default:
+		return &c, ErrReplayed
+	}
+}
+
+// Token kinds.
+const (
+	kindAccess  = "access"
+	kindRefresh = "refresh"
+)
+
+// Token is an MCP access or refresh token we issued (stored hashed).
+type Token struct {
+	Kind                        string // "access" or "refresh"
+	GrantID, ClientID, Resource string
+	Scopes                      []string
+	Expires                     time.Time
+	Parent                      []byte // refresh tokens: HashToken of the refresh token this one replaced
+}
+
+// PutToken stores t under token (stored hashed).
+func (db *DB) PutToken(ctx context.Context, token string, t *Token) error {
+	if token == "" || t == nil || t.GrantID == "" {
+		return errors.New("database: a token needs a value and a grant")
+	}
+	if t.Kind != kindAccess && t.Kind != kindRefresh {
+		return fmt.Errorf("database: unknown token kind %q", t.Kind)
+	}
+	if t.Parent != nil && t.Kind != kindRefresh {
+		return errors.New("database: only refresh tokens have a parent")
+	}
+	if t.Expires.IsZero() {
+		return errors.New("database: a token needs an expiry")
+	}
+	_, err := db.sql.ExecContext(ctx,
+		`INSERT INTO tokens (token_hash, kind, grant_id, client_id, resource, scopes, expires_ms, parent)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		HashToken(token), t.Kind, t.GrantID, t.ClientID, t.Resource, toJSON(t.Scopes), ms(t.Expires), t.Parent)
+	if err != nil {
+		return fmt.Errorf("database: storing the token: %w", err)
+	}
+	return nil
+}
+
+const tokenColumns = `kind, grant_id, client_id, resource, scopes, expires_ms, parent`
+
+func scanToken(row rowScanner) (*Token, error) {
+	var t Token
+	var scopes string
+	var expires int64
+	err := row.Scan(&t.Kind, &t.GrantID, &t.ClientID, &t.Resource, &scopes, &expires, &t.Parent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("database: reading the token: %w", err)
+	}
+	if err := fromJSON(scopes, &t.Scopes); err != nil {
+		return nil, err
+	}
+	t.Expires = fromMS(expires)
+	return &t, nil
+}
+
+// LookupToken returns an unexpired token. ErrNotFound.
+func (db *DB) LookupToken(ctx context.Context, token string) (*Token, error) {
+	return scanToken(db.sql.QueryRowContext(ctx,
+		`SELECT `+tokenColumns+` FROM tokens WHERE token_hash = $1 AND expires_ms > $2`, HashToken(token), ms(db.now())))
+}
+
+// UseRefresh returns the unexpired refresh token and, in the same
+// transaction, deletes the refresh token it replaced (its Parent): the
+// previous one stays valid only until the new one is first used.
+func (db *DB) UseRefresh(ctx context.Context, token string) (*Token, error) {
+	h, now := HashToken(token), ms(db.now())
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("database: using the refresh token: %w", err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx,
+		`DELETE FROM tokens WHERE kind = 'refresh' AND token_hash =
+		   (SELECT parent FROM tokens WHERE token_hash = $1 AND kind = 'refresh' AND expires_ms > $2)`, h, now)
+	if err != nil {
+		return nil, fmt.Errorf("database: using the refresh token: %w", err)
+	}
+	t, err := scanToken(tx.QueryRowContext(ctx,
+		`SELECT `+tokenColumns+` FROM tokens WHERE token_hash = $1 AND kind = 'refresh' AND expires_ms > $2`, h, now))
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("database: using the refresh token: %w", err)
+	}
+	return t, nil
+}
+
+// DeleteToken deletes one token (revocation). ErrNotFound.
+func (db *DB) DeleteToken(ctx context.Context, token string) error {
+	err := affected(db.sql.ExecContext(ctx, `DELETE FROM tokens WHERE token_hash = $1`, HashToken(token)))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("database: deleting the token: %w", err)
+	}
+	return err
+}
+
+// DeleteExpired removes expired pending authorizations, codes, tokens and
+// locks; returns how many.
+func (db *DB) DeleteExpired(ctx context.Context) (int64, error) {
+	now := ms(db.now())
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("database: deleting expired records: %w", err)
+	}
+	defer tx.Rollback()
+	var total int64
+	for _, table := range []string{"pending", "codes", "tokens", "locks"} {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_ms <= $1`, now)
+		if err != nil {
+			return 0, fmt.Errorf("database: deleting expired %s: %w", table, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("database: deleting expired %s: %w", table, err)
+		}
+		total += n
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("database: deleting expired records: %w", err)
+	}
+	return total, nil
+}
