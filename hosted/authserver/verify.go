@@ -1,0 +1,143 @@
+package authserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sentry-mcp/sentry-mcp/auth"
+	"github.com/sentry-mcp/sentry-mcp/hosted/store"
+	"github.com/sentry-mcp/sentry-mcp/tools"
+)
+
+// Errors of Authenticate (each answered with 401 and the challenge).
+var (
+	ErrNoToken      = errors.New("no bearer token")
+	ErrInvalidToken = errors.New("the bearer token is unknown, expired or revoked")
+	ErrWrongTarget  = errors.New("the bearer token was issued for another resource")
+	ErrSignInAgain  = errors.New("Sentry no longer accepts this sign-in")
+)
+
+// Authenticate verifies the bearer token of a request to resource ("/mcp"
+// or "/mcp/{org}") and returns the caller: that user's Sentry scopes,
+// narrowed to what they consented to for this client and to the
+// operator's bound, pinned to the resource's organization, with the
+// grant's refreshing Sentry token source. Only tokens this server issued
+// are accepted: a Sentry token is as unknown as any other string.
+func (s *Server) Authenticate(r *http.Request, resource string) (*tools.Principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return nil, ErrNoToken
+	}
+	t, err := s.cfg.Store.LookupToken(r.Context(), strings.TrimSpace(tok))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ErrInvalidToken
+	case err != nil:
+		return nil, fmt.Errorf("looking up the bearer token: %w", err)
+	case t.Kind != "access":
+		return nil, ErrInvalidToken
+	case t.Resource != resource:
+		return nil, ErrWrongTarget
+	}
+	g, err := s.cfg.Store.Grant(r.Context(), t.GrantID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ErrInvalidToken
+	case err != nil:
+		return nil, fmt.Errorf("reading the grant: %w", err)
+	}
+	ts := s.source(g)
+	st, err := ts.Status()
+	if err != nil {
+		return nil, fmt.Errorf("reading the grant's Sentry sign-in: %w", err)
+	}
+	if st.NeedsSignIn && !st.Valid {
+		return nil, ErrSignInAgain
+	}
+	granted := g.Credential.Scopes
+	if granted == nil {
+		granted = g.Consented
+	}
+	p := &tools.Principal{
+		Key:   "grant:" + g.ID,
+		Token: ts,
+		Grant: auth.NewGrant(intersect(auth.Expand(granted), auth.Expand(t.Scopes)), s.cfg.Scopes, s.cfg.ReadOnly),
+		Org:   g.Org,
+	}
+	if st.NeedsSignIn && st.Credential != nil && !st.Credential.Expiry.IsZero() {
+		p.Warning = fmt.Sprintf("Sentry refused to refresh this sign-in: it works until %s; remove and add this server in your MCP client (or sign in again) before then", st.Credential.Expiry.Format(time.RFC3339))
+	}
+	return p, nil
+}
+
+func intersect(a, b []string) []string {
+	in := map[string]bool{}
+	for _, s := range b {
+		in[s] = true
+	}
+	out := []string{}
+	for _, s := range a {
+		if in[s] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// source is the grant's Sentry token source, one per grant in this
+// process, so that its refreshes are shared by every request (and across
+// processes serialised by the grant's lock in the database).
+func (s *Server) source(g *store.Grant) *auth.RefreshingTokenSource {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ts, ok := s.sources[g.ID]; ok {
+		return ts
+	}
+	if len(s.sources) >= maxSources {
+		for id := range s.sources { // evict one; it is rebuilt from the database when needed
+			delete(s.sources, id)
+			break
+		}
+	}
+	ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{
+		Host:       s.cfg.Sentry.BaseURL,
+		Store:      s.cfg.Store.CredentialStore(g.ID, s.cfg.Sentry.ClientID, s.cfg.Sentry.ClientSecret),
+		Locker:     s.cfg.Store.Locker(g.ID),
+		Margin:     s.cfg.RefreshMargin,
+		HTTPClient: s.cfg.Sentry.HTTPClient,
+		Logger:     s.log.With("grant", g.ID),
+		OnRefresh:  s.cfg.OnRefresh,
+	})
+	s.sources[g.ID] = ts
+	return ts
+}
+
+// forget drops a revoked grant's token source.
+func (s *Server) forget(grantID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sources, grantID)
+}
+
+// Wait blocks until no Sentry refresh runs in the background (or ctx
+// ends): at shutdown, a refresh Sentry has answered must be saved, since
+// Sentry has rotated the grant's tokens by then.
+func (s *Server) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	sources := make([]*auth.RefreshingTokenSource, 0, len(s.sources))
+	for _, ts := range s.sources {
+		sources = append(sources, ts)
+	}
+	s.mu.Unlock()
+	for _, ts := range sources {
+		if err := ts.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
