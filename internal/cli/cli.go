@@ -55,11 +55,12 @@ func commit() string {
 
 // commands is every command: name, what it takes, what it does.
 var (
-	cmdServe = command{name: "serve", summary: "serve MCP over stdio (for Claude, Cursor, VS Code, ...)", settings: serverSettings}
-	cmdTools = command{name: "tools", summary: "list the tools, the scope each needs, and whether it is enabled (--json: for scripts)", settings: append(serverSettings[:len(serverSettings):len(serverSettings)], sJSON)}
-	cmdCall  = command{name: "call", args: "TOOL [JSON]", summary: "run one tool once and print its result (--json: structured)", settings: append(serverSettings[:len(serverSettings):len(serverSettings)], sJSON)}
-	cmdDemo  = command{name: "demo", summary: "a tour on built-in sample data, no credentials needed", settings: []setting{sReadOnly, sToolsets, sTools, sExclude}}
-	cmdLogin = command{name: "auth login", summary: "sign in once; the credential goes to the OS keyring",
+	cmdServe  = command{name: "serve", summary: "serve MCP over stdio (for Claude, Cursor, VS Code, ...), or with --http for a team", settings: append(serverSettings[:len(serverSettings):len(serverSettings)], hostedSettings...)}
+	cmdGrants = command{name: "grants", args: "list | revoke ID", summary: "hosted mode: who is connected (list), or end one sign-in (revoke)", settings: []setting{sDatabase, sJSON}}
+	cmdTools  = command{name: "tools", summary: "list the tools, the scope each needs, and whether it is enabled (--json: for scripts)", settings: append(serverSettings[:len(serverSettings):len(serverSettings)], sJSON)}
+	cmdCall   = command{name: "call", args: "TOOL [JSON]", summary: "run one tool once and print its result (--json: structured)", settings: append(serverSettings[:len(serverSettings):len(serverSettings)], sJSON)}
+	cmdDemo   = command{name: "demo", summary: "a tour on built-in sample data, no credentials needed", settings: []setting{sReadOnly, sToolsets, sTools, sExclude}}
+	cmdLogin  = command{name: "auth login", summary: "sign in once; the credential goes to the OS keyring",
 		settings: append(storeSettings[:len(storeSettings):len(storeSettings)], sClientID, sSecretStdin, sLoginScopes, sDevice, sWithToken, sPort, sWaitLogin)}
 	cmdStatus = command{name: "auth status", summary: "who is signed in, scopes, expiry, where it is stored", settings: storeSettings}
 	cmdToken  = command{name: "auth token", summary: "print the access token (refreshed first if needed)", settings: storeSettings}
@@ -69,7 +70,7 @@ var (
 func usage() string {
 	var b strings.Builder
 	b.WriteString("sentry-mcp: a Model Context Protocol server for Sentry.\n\nUsage:\n")
-	for _, c := range []command{cmdServe, cmdTools, cmdCall, cmdDemo, cmdLogin, cmdStatus, cmdToken, cmdLogout} {
+	for _, c := range []command{cmdServe, cmdTools, cmdCall, cmdDemo, cmdLogin, cmdStatus, cmdToken, cmdLogout, cmdGrants} {
 		name := c.name
 		if c.args != "" {
 			name += " " + c.args
@@ -84,6 +85,10 @@ Logs go to stderr; SENTRY_MCP_LOG_LEVEL=debug adds one line per Sentry request.
 
 Credentials: run "sentry-mcp auth login" once, or set SENTRY_ACCESS_TOKEN (which overrides the
 stored sign-in and is never a flag).
+
+Hosted mode (serve --http) also reads SENTRY_CLIENT_ID and SENTRY_CLIENT_SECRET (the Sentry OAuth
+application, redirect URI <public-url>/oauth/callback) and SENTRY_MCP_ENCRYPTION_KEY (base64 of 32
+bytes, or kid:base64,... newest first); "serve --http ADDR --demo" needs none of them.
 `)
 	return b.String()
 }
@@ -121,6 +126,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runDemo(ctx, rest, stdout, logger)
 	case "auth":
 		err = runAuth(ctx, rest, stdin, stdout, stderr, logger)
+	case "grants":
+		err = runGrants(ctx, rest, stdout, logger)
 	default:
 		fmt.Fprintf(stderr, "sentry-mcp: unknown command %q\n\n%s", name, usage())
 		return 2

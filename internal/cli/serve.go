@@ -32,6 +32,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if len(pos) > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", pos)
 	}
+	if o.http != "" {
+		return runServeHTTP(ctx, &o, logger)
+	}
 	a, err := newApp(ctx, &o, logger)
 	if err != nil {
 		return err

@@ -32,6 +32,13 @@ type options struct {
 	tools           []string
 	excludeTools    []string
 
+	// serve --http, grants
+	http              string
+	publicURL         string
+	database          string
+	trustedProxies    string
+	registrationLimit int
+
 	// auth login
 	clientID    string
 	secretStdin bool
@@ -124,6 +131,29 @@ var (
 	sWaitLogin = setting{flag: "timeout", arg: "D", help: "how long to wait for the browser", def: "5m",
 		ptr: func(o *options) any { return &o.waitLogin }, check: positive(func(o *options) time.Duration { return o.waitLogin })}
 )
+
+// Hosted mode (serve --http) and grants.
+var (
+	sHTTP = setting{flag: "http", env: "SENTRY_MCP_HTTP", arg: "ADDR", help: "serve MCP over Streamable HTTP for many users at ADDR (e.g. 127.0.0.1:8080) instead of stdio",
+		ptr: func(o *options) any { return &o.http }}
+	sPublicURL = setting{flag: "public-url", env: "SENTRY_MCP_PUBLIC_URL", arg: "URL", help: "with --http: the origin clients use, e.g. https://mcp.example.com (default http://ADDR on loopback)",
+		ptr: func(o *options) any { return &o.publicURL }}
+	sDatabase = setting{flag: "database", env: "SENTRY_MCP_DATABASE_URL", arg: "URL", help: "with --http: where grants are kept (default: SQLite in $XDG_DATA_HOME/sentry-mcp/)",
+		ptr: func(o *options) any { return &o.database }}
+	sTrustedProxies = setting{flag: "trusted-proxies", env: "SENTRY_MCP_TRUSTED_PROXIES", arg: "LIST", help: "with --http: proxies whose X-Forwarded-For is believed (CIDRs or addresses)",
+		ptr: func(o *options) any { return &o.trustedProxies }}
+	sRegistrationLimit = setting{flag: "registration-limit", env: "SENTRY_MCP_REGISTRATION_LIMIT", arg: "N", help: "with --http: client registrations allowed per minute per IP", def: "20",
+		ptr: func(o *options) any { return &o.registrationLimit },
+		check: func(o *options) string {
+			if o.registrationLimit <= 0 {
+				return "want a positive number"
+			}
+			return ""
+		}}
+)
+
+// hostedSettings are serve's settings for --http.
+var hostedSettings = []setting{sHTTP, sPublicURL, sDatabase, sTrustedProxies, sRegistrationLimit}
 
 // serverSettings are the settings of every command that runs tools.
 var serverSettings = []setting{sURL, sScopes, sReadOnly, sOrg, sToolsets, sTools, sExclude, sDemo, sInsecure, sMargin, sTimeout}
