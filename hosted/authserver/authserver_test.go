@@ -26,16 +26,16 @@ func TestMetadata(t *testing.T) {
 	var m map[string]any
 	json.NewDecoder(resp.Body).Decode(&m)
 	want := map[string]any{
-		"issuer":                                e.public,
-		"authorization_endpoint":                e.public + "/oauth/authorize",
-		"token_endpoint":                        e.public + "/oauth/token",
-		"registration_endpoint":                 e.public + "/oauth/register",
-		"revocation_endpoint":                   e.public + "/oauth/revoke",
-		"code_challenge_methods_supported":      []any{"S256"},
-		"response_types_supported":              []any{"code"},
-		"grant_types_supported":                 []any{"authorization_code", "refresh_token"},
-		"token_endpoint_auth_methods_supported": []any{"none", "client_secret_basic", "client_secret_post"},
-		"client_id_metadata_document_supported": true,
+		"issuer":                                         e.public,
+		"authorization_endpoint":                         e.public + "/oauth/authorize",
+		"token_endpoint":                                 e.public + "/oauth/token",
+		"registration_endpoint":                          e.public + "/oauth/register",
+		"revocation_endpoint":                            e.public + "/oauth/revoke",
+		"code_challenge_methods_supported":               []any{"S256"},
+		"response_types_supported":                       []any{"code"},
+		"grant_types_supported":                          []any{"authorization_code", "refresh_token"},
+		"token_endpoint_auth_methods_supported":          []any{"none", "client_secret_basic", "client_secret_post"},
+		"client_id_metadata_document_supported":          true,
 		"authorization_response_iss_parameter_supported": true,
 		// --scopes org:read,event:write allows event:read through the hierarchy.
 		"scopes_supported": []any{"event:read", "event:write", "org:read"},
