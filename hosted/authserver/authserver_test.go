@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -534,5 +535,56 @@ func TestClientMetadataDocument(t *testing.T) {
 	f2 := e.newFlow(docURL, "https://elsewhere.example/cb")
 	if resp, _ := newBrowser(t).get(f2.url(e.public)); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 		t.Errorf("unlisted redirect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestRefreshOncePerGrant: within the margin, the next calls that use a
+// grant refresh it in the background, once, while they go on with the
+// current token; the new token is what the database then holds.
+func TestRefreshOncePerGrant(t *testing.T) {
+	var offset atomic.Int64
+	e := newEnv(t, func(c *Config) { c.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) } })
+	id := e.register("https://client.example/cb")
+	access := e.tokens(newBrowser(t), e.newFlow(id, "https://client.example/cb"))["access_token"].(string)
+	p, err := e.as.Authenticate(request(access), "/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := p.Token.Token(context.Background())
+	later := 29*24*time.Hour + 12*time.Hour // inside the 24 h margin of the 30-day token
+	e.fake.Advance(later)
+	offset.Store(int64(later))
+
+	errs := make(chan error, 20)
+	for range 20 {
+		go func() {
+			p, err := e.as.Authenticate(request(access), "/mcp")
+			if err == nil {
+				_, err = p.Token.Token(context.Background())
+			}
+			errs <- err
+		}()
+	}
+	for range 20 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.as.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.fake.TokenGrants()["refresh_token"]; n != 1 {
+		t.Errorf("%d refreshes reached Sentry, want 1", n)
+	}
+	gs, _ := e.db.ListGrants(context.Background())
+	g, err := e.db.Grant(context.Background(), gs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := p.Token.Token(context.Background())
+	if g.Credential.AccessToken == before || after != g.Credential.AccessToken {
+		t.Errorf("after the refresh: the database holds a new token %v, the source hands it out %v", g.Credential.AccessToken != before, after == g.Credential.AccessToken)
 	}
 }

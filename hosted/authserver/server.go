@@ -74,6 +74,8 @@ type Config struct {
 	RefreshMargin time.Duration
 	OnRefresh     func(outcome string)
 	Logger        *slog.Logger
+	// Now is the clock of the grants' Sentry tokens (nil: time.Now).
+	Now func() time.Time
 }
 
 // Server is the authorization server. Its Handler serves

@@ -112,6 +112,7 @@ func (s *Server) source(g *store.Grant) *auth.RefreshingTokenSource {
 		HTTPClient: s.cfg.Sentry.HTTPClient,
 		Logger:     s.log.With("grant", g.ID),
 		OnRefresh:  s.cfg.OnRefresh,
+		Now:        s.cfg.Now,
 	})
 	s.sources[g.ID] = ts
 	return ts
