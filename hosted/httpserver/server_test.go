@@ -1039,3 +1039,35 @@ func TestShutdownEndsListenStreams(t *testing.T) {
 		t.Errorf("shutdown took %s with a listening stream open", d)
 	}
 }
+
+// tools/list differs per user: on protocol 2026-07-28 its cache hint says
+// private (never shared between callers) and immediately stale.
+func TestToolsListIsPrivate(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	v := mcp.LATEST_PROTOCOL_VERSION
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"` +
+		mcp.MetaKeyProtocolVersion + `":"` + v + `","` + mcp.MetaKeyClientInfo + `":{"name":"t","version":"1"},"` + mcp.MetaKeyClientCapabilities + `":{}}}}`
+	resp, got := e.do("POST", "/mcp", body, with(with(jsonHeaders(aliceMCP), "Mcp-Protocol-Version", v), "Mcp-Method", "tools/list"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, got)
+	}
+	var msg struct {
+		Result struct {
+			Tools      []any  `json:"tools"`
+			CacheScope string `json:"cacheScope"`
+			TTL        *int64 `json:"ttlMs"`
+		} `json:"result"`
+	}
+	if i := strings.Index(got, "{"); i >= 0 { // a JSON body or one SSE event
+		got = got[i:]
+		if j := strings.LastIndex(got, "}"); j >= 0 {
+			got = got[:j+1]
+		}
+	}
+	if err := json.Unmarshal([]byte(got), &msg); err != nil {
+		t.Fatalf("%v: %s", err, got)
+	}
+	if len(msg.Result.Tools) == 0 || msg.Result.CacheScope != "private" || msg.Result.TTL == nil || *msg.Result.TTL != 0 {
+		t.Errorf("tools/list result: %d tools, cacheScope %q, ttlMs %v", len(msg.Result.Tools), msg.Result.CacheScope, msg.Result.TTL)
+	}
+}
