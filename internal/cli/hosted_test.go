@@ -130,6 +130,17 @@ func TestServeHTTPDemo(t *testing.T) {
 			resp.Body.Close()
 		}
 	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`sentry_mcp_http_requests_total{code="401"`, "sentry_mcp_requests_total", "sentry_mcp_refreshes_total"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	if err := stop(); err != nil {
 		t.Errorf("SIGTERM: %v", err)
 	}
