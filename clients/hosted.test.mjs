@@ -77,8 +77,10 @@ after(async () => {
   if (server && server.exitCode === null && server.signalCode === null) {
     const exited = new Promise((resolve) => server.once("exit", (code, signal) => resolve({ code, signal })));
     server.kill("SIGTERM");
-    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 10000));
+    let timer;
+    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), 10000); });
     const res = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
     if (res === null) {
       server.kill("SIGKILL");
       assert.fail(`serve --http did not exit within 10 s of SIGTERM:\n${stderr}`);
