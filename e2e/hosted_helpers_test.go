@@ -67,13 +67,6 @@ func (l *lockedBuffer) String() string {
 // servingURL is the url= of the line `serve --http` logs once it listens.
 var servingURL = regexp.MustCompile(`msg="serving MCP over HTTP".*\burl=(http://[^\s"]+)`)
 
-// startHostedDemo runs `serve --http 127.0.0.1:0 --demo` (its built-in
-// fake Sentry, which auto-approves).
-func startHostedDemo(t *testing.T) *hosted {
-	t.Helper()
-	return startHosted(t, []string{"--http", "127.0.0.1:0", "--demo"}, nil)
-}
-
 // startHostedOn runs `serve --http` against fake, as an operator would:
 // an upstream OAuth application registered on the fake with the redirect
 // URI <public>/oauth/callback, a client secret and an encryption key in
@@ -229,7 +222,7 @@ func (j *hostJar) Cookies(u *url.URL) []*http.Cookie             { return j.jar(
 type browser struct {
 	hc          *http.Client
 	public      string // the MCP server's origin
-	sentry      string // the fake Sentry's base URL ("" in demo mode: not checked)
+	sentry      string // the fake Sentry's base URL
 	redirectURI string // the client's; the browser stops there
 	deny        bool   // click deny instead of approve
 
