@@ -16,7 +16,8 @@
 // (RFC 7009, by hand: the SDK has no revoke) after which the token gets 401.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -288,6 +289,26 @@ async function mcpWithToken(token) {
   });
 }
 
+// inspectorOverHTTP runs the MCP Inspector CLI (INSPECTOR_NODE, INSPECTOR_JS:
+// set by scripts/test-clients.sh) against /mcp over Streamable HTTP with a
+// bearer token: tools/list and tools/call; without the token it must fail.
+async function inspectorOverHTTP(token) {
+  const node = process.env.INSPECTOR_NODE;
+  const js = process.env.INSPECTOR_JS;
+  if (!node || !js) {
+    throw new Error("set INSPECTOR_NODE and INSPECTOR_JS (scripts/test-clients.sh does)");
+  }
+  const run = promisify(execFile);
+  const cli = (...args) =>
+    run(node, [js, "--cli", mcpURL, "--transport", "http", ...args, "--format", "json", "-q"], { env: { PATH: process.env.PATH, HOME: dir } });
+  const auth = ["--header", `Authorization: Bearer ${token}`];
+  const list = JSON.parse((await cli(...auth, "--method", "tools/list")).stdout);
+  assert.deepEqual(list.result.tools.map((t) => t.name).sort(), EXPECTED_TOOLS, "Inspector tools/list over HTTP");
+  const who = JSON.parse((await cli(...auth, "--method", "tools/call", "--tool-name", "whoami")).stdout);
+  assert.equal(who.result.structuredContent?.user?.name, "Dana Reyes", "Inspector tools/call over HTTP");
+  await assert.rejects(cli("--method", "tools/list"), "Inspector without a token fails");
+}
+
 function assertChallenge(res, what) {
   assert.equal(res.status, 401, what);
   const h = res.headers.get("www-authenticate") ?? "";
@@ -365,6 +386,9 @@ test("TypeScript SDK: OAuth sign-in, tools, refresh and revocation over Streamab
     assert.equal(browser.consentPages.length, 1, "refreshing needs no browser");
     const again = await client.callTool({ name: "list_projects", arguments: { organization: "acme" } });
     assert.ok(!again.isError, JSON.stringify(again));
+
+    // The MCP Inspector CLI over Streamable HTTP with the token as a header.
+    await inspectorOverHTTP(tok1.access_token);
 
     // Revocation: the access token, then the refresh token.
     const clientID = provider.client.client_id;

@@ -11,6 +11,12 @@
 //     must end), out-of-order concurrent requests and stdin closed mid-call.
 //     Every line the server writes to stdout must be a JSON-RPC 2.0 message.
 //
+// Hosted mode (serve --http) runs under the Go SDK client too, over
+// Streamable HTTP with its OAuth handler: a test browser answers the
+// consent page and the fake Sentry's sign-in (hosted_test.go), for one user
+// from discovery to revocation and for two users with different scopes at
+// once.
+//
 // The TypeScript SDK and MCP Inspector clients run from
 // scripts/test-clients.sh (they need Node); this package needs only Go.
 package e2e

