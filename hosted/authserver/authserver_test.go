@@ -125,18 +125,37 @@ func TestSignInFlow(t *testing.T) {
 	if status != http.StatusOK || tok2["refresh_token"] == refresh {
 		t.Fatalf("refresh: %d %v", status, tok2)
 	}
-	if status, _ := refreshWith(refresh); status != http.StatusOK {
-		t.Errorf("the previous refresh token before the new one is used: %d", status)
+	// The answer may not have arrived: the old token works again until its
+	// successor is used, and that retry's successor replaces the first.
+	status, tok2b := refreshWith(refresh)
+	if status != http.StatusOK {
+		t.Fatalf("the previous refresh token before the new one is used: %d", status)
 	}
-	status, tok3 := refreshWith(tok2["refresh_token"].(string))
+	if status, _ := refreshWith(tok2["refresh_token"].(string)); status != http.StatusBadRequest {
+		t.Errorf("the successor a retry replaced: %d", status)
+	}
+	status, tok3 := refreshWith(tok2b["refresh_token"].(string))
 	if status != http.StatusOK {
 		t.Fatalf("refresh with the new token: %d %v", status, tok3)
 	}
+	if _, err := e.as.Authenticate(request(tok3["access_token"].(string)), "/mcp"); err != nil {
+		t.Errorf("refreshed access token: %v", err)
+	}
+	// The replaced refresh token used again: it leaked, the sign-in ends.
 	if status, body := refreshWith(refresh); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
 		t.Errorf("the previous refresh token after the new one was used: %d %v", status, body)
 	}
-	if _, err := e.as.Authenticate(request(tok3["access_token"].(string)), "/mcp"); err != nil {
-		t.Errorf("refreshed access token: %v", err)
+	if _, err := e.as.Authenticate(request(tok3["access_token"].(string)), "/mcp"); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("after a replaced refresh token was used again: %v", err)
+	}
+	if status, _ := refreshWith(tok3["refresh_token"].(string)); status != http.StatusBadRequest {
+		t.Errorf("the newest refresh token after the reuse: %d", status)
+	}
+
+	// A new sign-in, to revoke.
+	status, tok3 = e.exchange(f, newBrowser(t).signIn(e.public, f.url(e.public)).Query().Get("code"))
+	if status != http.StatusOK {
+		t.Fatalf("second sign-in: %d %v", status, tok3)
 	}
 
 	// Revoking the access token ends it; revoking the refresh token ends the sign-in.

@@ -113,7 +113,16 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *client) {
 	old := f.Get("refresh_token")
 	t, err := s.cfg.Store.UseRefresh(r.Context(), old)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrRetired) && t.ClientID == c.id:
+		// Used after its successor was: the token leaked; end the sign-in.
+		if derr := s.cfg.Store.DeleteGrant(r.Context(), t.GrantID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+			s.log.Error("revoking the grant of a reused refresh token failed", "grant", t.GrantID, "error", derr)
+		}
+		s.forget(t.GrantID)
+		s.log.Warn("a replaced refresh token was used again; its sign-in is revoked", "grant", t.GrantID, "client_id", c.id)
+		tokenError(w, http.StatusBadRequest, "invalid_grant", "the refresh token was already replaced; the sign-in is revoked, sign in again")
+		return
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrRetired):
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown, expired or revoked refresh token")
 		return
 	case err != nil:

@@ -615,12 +615,16 @@ func TestUseRefreshRotation(t *testing.T) {
 	if err := use("R1"); err != nil {
 		t.Errorf("R1 before R2 was used: %v", err)
 	}
+	put("R2", HashToken("R1")) // that retry's successor replaces the first R2
 	got, err := db.UseRefresh(ctx, "R2")
 	if err != nil || !bytes.Equal(got.Parent, HashToken("R1")) {
 		t.Fatalf("R2: %+v, %v", got, err)
 	}
-	if err := use("R1"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("R1 after R2 was used: %v, want ErrNotFound", err)
+	if err := use("R1"); !errors.Is(err, ErrRetired) {
+		t.Errorf("R1 after R2 was used: %v, want ErrRetired", err)
+	}
+	if _, err := db.LookupToken(ctx, "R1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a retired token is looked up: %v", err)
 	}
 	if err := use("R2"); err != nil {
 		t.Errorf("R2 again: %v", err)
@@ -629,8 +633,25 @@ func TestUseRefreshRotation(t *testing.T) {
 	if err := use("R3"); err != nil {
 		t.Fatal(err)
 	}
-	if err := use("R2"); !errors.Is(err, ErrNotFound) {
+	if err := use("R2"); !errors.Is(err, ErrRetired) {
 		t.Errorf("R2 after R3 was used: %v", err)
+	}
+	// Using a token again replaces the successor issued for it before: one
+	// chain, never two.
+	put("S1", nil)
+	if err := use("S1"); err != nil {
+		t.Fatal(err)
+	}
+	put("S2a", HashToken("S1"))
+	if err := use("S1"); err != nil { // the client retries: S2a never arrived
+		t.Fatal(err)
+	}
+	put("S2b", HashToken("S1"))
+	if err := use("S2a"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the first successor after a retry: %v, want ErrNotFound", err)
+	}
+	if err := use("S2b"); err != nil {
+		t.Errorf("the second successor: %v", err)
 	}
 	// An expired refresh token does not delete its parent.
 	put("R4", nil)

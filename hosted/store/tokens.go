@@ -123,11 +123,12 @@ func (db *DB) PutToken(ctx context.Context, token string, t *Token) error {
 
 const tokenColumns = `kind, grant_id, client_id, resource, scopes, expires_ms, parent`
 
-func scanToken(row rowScanner) (*Token, error) {
+// scanToken reads tokenColumns and then extra.
+func scanToken(row rowScanner, extra ...any) (*Token, error) {
 	var t Token
 	var scopes string
 	var expires int64
-	err := row.Scan(&t.Kind, &t.GrantID, &t.ClientID, &t.Resource, &scopes, &expires, &t.Parent)
+	err := row.Scan(append([]any{&t.Kind, &t.GrantID, &t.ClientID, &t.Resource, &scopes, &expires, &t.Parent}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -141,15 +142,23 @@ func scanToken(row rowScanner) (*Token, error) {
 	return &t, nil
 }
 
-// LookupToken returns an unexpired token. ErrNotFound.
+// LookupToken returns an unexpired token that is not retired. ErrNotFound.
 func (db *DB) LookupToken(ctx context.Context, token string) (*Token, error) {
 	return scanToken(db.sql.QueryRowContext(ctx,
-		`SELECT `+tokenColumns+` FROM tokens WHERE token_hash = $1 AND expires_ms > $2`, HashToken(token), ms(db.now())))
+		`SELECT `+tokenColumns+` FROM tokens WHERE token_hash = $1 AND expires_ms > $2 AND retired_ms = 0`, HashToken(token), ms(db.now())))
 }
 
-// UseRefresh returns the unexpired refresh token and, in the same
-// transaction, deletes the refresh token it replaced (its Parent): the
-// previous one stays valid only until the new one is first used.
+// ErrRetired is UseRefresh's answer for a refresh token whose successor
+// was already used: it must not be presented again, and the caller revokes
+// the sign-in (DeleteGrant), since a token that was used after it was
+// replaced has leaked.
+var ErrRetired = errors.New("refresh token presented after its successor was used")
+
+// UseRefresh returns the unexpired refresh token for a new pair. In the
+// same transaction it retires the refresh token this one replaced (its
+// Parent: valid only until the new one is first used) and deletes the
+// unused successors issued for this one before (a retried refresh leaves
+// one chain, not two). A retired token returns the Token and ErrRetired.
 func (db *DB) UseRefresh(ctx context.Context, token string) (*Token, error) {
 	h, now := HashToken(token), ms(db.now())
 	tx, err := db.sql.BeginTx(ctx, nil)
@@ -157,16 +166,22 @@ func (db *DB) UseRefresh(ctx context.Context, token string) (*Token, error) {
 		return nil, fmt.Errorf("database: using the refresh token: %w", err)
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx,
-		`DELETE FROM tokens WHERE kind = 'refresh' AND token_hash =
-		   (SELECT parent FROM tokens WHERE token_hash = $1 AND kind = 'refresh' AND expires_ms > $2)`, h, now)
-	if err != nil {
-		return nil, fmt.Errorf("database: using the refresh token: %w", err)
-	}
+	var retired int64
 	t, err := scanToken(tx.QueryRowContext(ctx,
-		`SELECT `+tokenColumns+` FROM tokens WHERE token_hash = $1 AND kind = 'refresh' AND expires_ms > $2`, h, now))
+		`SELECT `+tokenColumns+`, retired_ms FROM tokens WHERE token_hash = $1 AND kind = 'refresh' AND expires_ms > $2`, h, now), &retired)
 	if err != nil {
 		return nil, err
+	}
+	if retired != 0 {
+		return t, ErrRetired
+	}
+	if t.Parent != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET retired_ms = $1 WHERE token_hash = $2 AND kind = 'refresh' AND retired_ms = 0`, now, t.Parent); err != nil {
+			return nil, fmt.Errorf("database: using the refresh token: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE parent = $1 AND kind = 'refresh'`, h); err != nil {
+		return nil, fmt.Errorf("database: using the refresh token: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("database: using the refresh token: %w", err)
