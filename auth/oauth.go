@@ -369,8 +369,9 @@ func (c OAuthClient) sameHost(raw string) error {
 	return nil
 }
 
-// refresh trades cred's refresh token for new tokens.
-func (c OAuthClient) refresh(ctx context.Context, cred *Credential) (*Credential, error) {
+// refresh trades cred's refresh token for new tokens, dated by now (the
+// token source's clock).
+func (c OAuthClient) refresh(ctx context.Context, cred *Credential, clock func() time.Time) (*Credential, error) {
 	conf := c.config("")
 	old := &oauth2.Token{RefreshToken: cred.RefreshToken, Expiry: time.Unix(1, 0)}
 	tok, err := conf.TokenSource(c.ctx(ctx), old).Token()
@@ -380,7 +381,7 @@ func (c OAuthClient) refresh(ctx context.Context, cred *Credential) (*Credential
 	if err := checkTokens(tok); err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now := clock()
 	next := *cred
 	next.AccessToken = tok.AccessToken
 	next.TokenType = tok.TokenType

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestTokenEndpointRedirectIsNotFollowed(t *testing.T) {
@@ -18,7 +19,7 @@ func TestTokenEndpointRedirectIsNotFollowed(t *testing.T) {
 	}))
 	defer sentry.Close()
 	c := OAuthClient{BaseURL: sentry.URL, ClientID: "id", ClientSecret: "sntrya_secret"}
-	_, err := c.refresh(context.Background(), &Credential{RefreshToken: "r"})
+	_, err := c.refresh(context.Background(), &Credential{RefreshToken: "r"}, time.Now)
 	if err == nil {
 		t.Fatal("a redirected refresh succeeded")
 	}

@@ -584,7 +584,7 @@ func (ts *RefreshingTokenSource) refreshOnce(ctx context.Context, stale string) 
 	// inside the credential (the store refuses a credential whose host
 	// differs from its key, this is the second line).
 	client := OAuthClient{BaseURL: ts.opt.Host, ClientID: base.ClientID, ClientSecret: base.ClientSecret, HTTPClient: ts.opt.HTTPClient}
-	next, err := client.refresh(ctx, base)
+	next, err := client.refresh(ctx, base, ts.opt.Now)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.ErrorCode == "invalid_client") {
