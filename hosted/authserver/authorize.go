@@ -269,7 +269,10 @@ func (s *Server) consentPage(w http.ResponseWriter, a *authRequest, csrf string)
 	if a.client.name == "" {
 		data["Client"] = "an unnamed MCP client"
 	}
-	securePage(w, s.cfg.Sentry.BaseURL)
+	// The form's answer redirects to Sentry or (deny, or a Sentry that
+	// approves at once) on to the client: browsers that check form-action
+	// along the redirects must allow both.
+	securePage(w, cspSource(s.cfg.Sentry.BaseURL)+" "+cspSource(a.redirectURI))
 	w.WriteHeader(http.StatusOK)
 	if err := consentTemplate.Execute(w, data); err != nil {
 		s.log.Error("rendering the consent page failed", "error", err)
@@ -277,14 +280,27 @@ func (s *Server) consentPage(w http.ResponseWriter, a *authRequest, csrf string)
 }
 
 // securePage sets the headers of every HTML page: not cached, not
-// frameable, no scripts, forms only to us (and, after the redirect, to
-// Sentry).
-func securePage(w http.ResponseWriter, sentryOrigin string) {
+// frameable, no scripts, forms only to us and to formTargets (CSP sources
+// where the form's answer may redirect).
+func securePage(w http.ResponseWriter, formTargets string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", fmt.Sprintf("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' %s; frame-ancestors 'none'; base-uri 'none'", sentryOrigin))
+	h.Set("Content-Security-Policy", strings.Join(strings.Fields(fmt.Sprintf("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' %s; frame-ancestors 'none'; base-uri 'none'", formTargets)), " "))
+}
+
+// cspSource is the CSP source expression of a URL: its origin, or its
+// scheme for a native app's private-use scheme ("" if it has neither).
+func cspSource(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || strings.ContainsAny(raw, " ;,'\"") {
+		return ""
+	}
+	if u.Host == "" {
+		return strings.ToLower(u.Scheme) + ":"
+	}
+	return strings.ToLower(u.Scheme) + "://" + u.Host
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>

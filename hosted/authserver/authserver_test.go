@@ -67,7 +67,10 @@ func TestSignInFlow(t *testing.T) {
 			t.Errorf("consent page lacks %q", want)
 		}
 	}
-	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+	// Browsers that check form-action along the redirects must let the
+	// form's answer reach Sentry and the client.
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") ||
+		!strings.Contains(csp, "form-action 'self' "+e.fake.URL+" http://127.0.0.1:4567;") {
 		t.Errorf("consent page CSP = %q", csp)
 	}
 	if n := len(e.fake.Requests()); n != 0 {
@@ -605,5 +608,20 @@ func TestRefreshOncePerGrant(t *testing.T) {
 	after, _ := p.Token.Token(context.Background())
 	if g.Credential.AccessToken == before || after != g.Credential.AccessToken {
 		t.Errorf("after the refresh: the database holds a new token %v, the source hands it out %v", g.Credential.AccessToken != before, after == g.Credential.AccessToken)
+	}
+}
+
+func TestCSPSource(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://Sentry.example.com/base":     "https://Sentry.example.com",
+		"http://127.0.0.1:4567/cb?x=1":        "http://127.0.0.1:4567",
+		"cursor://anysphere.cursor-mcp/oauth": "cursor://anysphere.cursor-mcp",
+		"com.example.app:/oauth/cb":           "com.example.app:",
+		"https://x.example/cb'; script-src *": "",
+		"not a url":                           "",
+	} {
+		if got := cspSource(in); got != want {
+			t.Errorf("cspSource(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
