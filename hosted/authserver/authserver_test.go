@@ -489,6 +489,14 @@ func TestOrganizationResource(t *testing.T) {
 	if _, err := e.as.Authenticate(request(tok["access_token"].(string)), "/mcp"); !errors.Is(err, ErrWrongTarget) {
 		t.Errorf("an org token at /mcp: %v", err)
 	}
+	// A client that writes the organization in capitals connects to that
+	// URL: its token is for that resource, pinned to the organization.
+	fu := e.newFlow(id, "https://client.example/cb")
+	fu.resource = e.public + "/mcp/ACME"
+	tok = e.tokens(newBrowser(t), fu)
+	if p, err := e.as.Authenticate(request(tok["access_token"].(string)), "/mcp/ACME"); err != nil || p.Org != "acme" {
+		t.Errorf("/mcp/ACME: %v %+v", err, p)
+	}
 
 	b := newBrowser(t)
 	fakeURL, _ := url.Parse(e.fake.URL)
@@ -500,8 +508,8 @@ func TestOrganizationResource(t *testing.T) {
 		t.Errorf("non-member: %s", back)
 	}
 	gs, _ := e.db.ListGrants(context.Background())
-	if len(gs) != 1 {
-		t.Errorf("grants: %d, want only the member's", len(gs))
+	if len(gs) != 2 {
+		t.Errorf("grants: %d, want only the member's two", len(gs))
 	}
 }
 

@@ -244,8 +244,10 @@ func (s *Server) resourcePath(resource string) (path, org string, ok bool) {
 	if p == "/mcp" {
 		return p, "", true
 	}
+	// The path stays as the client wrote it (it is the URL it connects to
+	// and the resource the metadata names); the pin is lowercased.
 	if o, found := strings.CutPrefix(p, "/mcp/"); found && sentry.ValidSlug(o) {
-		return "/mcp/" + strings.ToLower(o), strings.ToLower(o), true
+		return "/mcp/" + o, strings.ToLower(o), true
 	}
 	return "", "", false
 }
