@@ -66,7 +66,10 @@ var servingURL = regexp.MustCompile(`msg="serving MCP over HTTP" url=(http://\S+
 func startHTTP(t *testing.T, env []string, args ...string) (string, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := binCommand(ctx, env, append([]string{"serve", "--http", "127.0.0.1:0"}, args...)...)
+	if len(args) == 0 || args[0] != "--http" {
+		args = append([]string{"--http", "127.0.0.1:0"}, args...)
+	}
+	cmd := binCommand(ctx, env, append([]string{"serve"}, args...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -143,6 +146,24 @@ func TestServeHTTPDemo(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Errorf("SIGTERM: %v", err)
+	}
+}
+
+// On loopback the public URL keeps the host of --http as written.
+func TestServeHTTPLocalhost(t *testing.T) {
+	mcpURL, _ := startHTTP(t, []string{"XDG_DATA_HOME=" + t.TempDir()}, "--http", "localhost:0", "--demo")
+	if !strings.HasPrefix(mcpURL, "http://localhost:") {
+		t.Fatalf("serving at %s, want http://localhost:PORT/mcp", mcpURL)
+	}
+	resp, err := http.Get(strings.TrimSuffix(mcpURL, "/mcp") + "/.well-known/oauth-protected-resource/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prm map[string]any
+	json.NewDecoder(resp.Body).Decode(&prm)
+	resp.Body.Close()
+	if prm["resource"] != mcpURL {
+		t.Errorf("resource %v, want %s", prm["resource"], mcpURL)
 	}
 }
 

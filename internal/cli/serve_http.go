@@ -49,7 +49,7 @@ func runServeHTTP(ctx context.Context, o *options, logger *slog.Logger) error {
 	}
 	defer ln.Close()
 	loopback := isLoopback(ln.Addr())
-	public, err := publicURL(o.publicURL, ln.Addr(), loopback)
+	public, err := publicURL(o.publicURL, o.http, ln.Addr(), loopback)
 	if err != nil {
 		return err
 	}
@@ -174,13 +174,20 @@ func isLoopback(a net.Addr) bool {
 	return ok && t.IP.IsLoopback()
 }
 
-// publicURL is --public-url, checked, or http://ADDR on loopback.
-func publicURL(raw string, addr net.Addr, loopback bool) (*url.URL, error) {
+// publicURL is --public-url, checked, or http://ADDR on loopback: the host
+// as written in --http (localhost stays localhost, which is what clients
+// are then told to use), with the port the listener got when ADDR's is 0.
+func publicURL(raw, listen string, addr net.Addr, loopback bool) (*url.URL, error) {
 	if raw == "" {
 		if !loopback {
 			return nil, errors.New("--public-url (SENTRY_MCP_PUBLIC_URL) is required when --http is not a loopback address: the https origin your users reach, e.g. https://mcp.example.com")
 		}
-		return &url.URL{Scheme: "http", Host: addr.String()}, nil
+		host, _, err := net.SplitHostPort(listen)
+		if err != nil || host == "" {
+			return &url.URL{Scheme: "http", Host: addr.String()}, nil
+		}
+		_, port, _ := net.SplitHostPort(addr.String())
+		return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}, nil
 	}
 	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Path != "" {
