@@ -53,7 +53,10 @@ func (s *Server) parseAuthorize(r *http.Request, q url.Values) (*authRequest, *a
 	case errors.Is(err, errUnknownClient):
 		return nil, &authError{page: "This MCP client is not registered with this server. Remove the server from your MCP client and add it again."}
 	case err != nil:
-		return nil, &authError{page: "The MCP client's description could not be used: " + render.Line(err.Error(), 300)}
+		// The reason (an address the client's URL resolves to, say) goes to
+		// the log, not to whoever opened the page.
+		s.log.Warn("the client's metadata document could not be used", "client_id", render.Line(q.Get("client_id"), 200), "error", err)
+		return nil, &authError{page: "This MCP client's metadata document could not be fetched or is not valid, so this server cannot check where to send you. The server's log says why."}
 	}
 	a := &authRequest{client: c, redirectURI: q.Get("redirect_uri"), state: q.Get("state")}
 	if a.redirectURI == "" && len(c.redirectURIs) == 1 {
@@ -76,7 +79,7 @@ func (s *Server) parseAuthorize(r *http.Request, q url.Values) (*authRequest, *a
 	}
 	asked := strings.Fields(q.Get("scope"))
 	if len(asked) == 0 {
-		asked = DefaultScopes
+		asked = s.defaults
 	}
 	if len(asked) > len(auth.KnownScopes) {
 		return a, &authError{code: "invalid_scope", describe: "too many scopes"}

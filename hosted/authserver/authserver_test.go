@@ -544,11 +544,20 @@ func TestSentryRefusesRefresh(t *testing.T) {
 func TestClientMetadataDocument(t *testing.T) {
 	e := newEnv(t, nil)
 	var docURL string
+	var base string
 	docs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"client_id":%q,"client_name":"Doc Client","redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none"}`, docURL)
+		switch r.URL.Path {
+		case "/client.json":
+			fmt.Fprintf(w, `{"client_id":%q,"client_name":"Doc Client","redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none"}`, docURL)
+		case "/plain-http.json": // a redirect URI registration would refuse
+			fmt.Fprintf(w, `{"client_id":%q,"redirect_uris":["http://evil.example/cb"]}`, base+r.URL.Path)
+		default:
+			http.NotFound(w, r)
+		}
 	}))
 	defer docs.Close()
+	base = docs.URL
 	docURL = docs.URL + "/client.json"
 
 	f := e.newFlow(docURL, "http://127.0.0.1:5555/cb")
@@ -565,6 +574,29 @@ func TestClientMetadataDocument(t *testing.T) {
 	f2 := e.newFlow(docURL, "https://elsewhere.example/cb")
 	if resp, _ := newBrowser(t).get(f2.url(e.public)); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 		t.Errorf("unlisted redirect: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// A document that cannot be used is refused with a page that does not
+	// say what the server saw (addresses stay in the log).
+	for _, path := range []string{"/missing.json", "/plain-http.json"} {
+		f3 := e.newFlow(docs.URL+path, "http://evil.example/cb")
+		resp, page := newBrowser(t).get(f3.url(e.public))
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || strings.Contains(page, "127.0.0.1") || strings.Contains(page, "404") {
+			t.Errorf("%s: %d %s\n%s", path, resp.StatusCode, resp.Header.Get("Location"), page)
+		}
+	}
+}
+
+// With --scopes leaving out every default scope, a client that names none
+// is offered what the server allows (and the challenge says so).
+func TestDefaultsWithinTheBound(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Scopes = []string{"project:releases"} })
+	if got := e.as.Defaults(); !slices.Equal(got, []string{"project:releases"}) {
+		t.Errorf("Defaults() = %v", got)
+	}
+	id := e.register("https://client.example/cb")
+	tok := e.tokens(newBrowser(t), e.newFlow(id, "https://client.example/cb"))
+	if tok["scope"] != "project:releases" {
+		t.Errorf("scope %v", tok["scope"])
 	}
 }
 

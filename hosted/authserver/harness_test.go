@@ -61,8 +61,9 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	pu, _ := url.Parse(public)
 	cfg := Config{
 		PublicURL: pu, Store: db, Keys: keys, API: api,
-		Sentry:   auth.OAuthClient{BaseURL: fake.URL, ClientID: upstreamID, ClientSecret: upstreamSecret},
-		Metadata: &clientmeta.Fetcher{AllowLoopbackHTTP: true},
+		Sentry:        auth.OAuthClient{BaseURL: fake.URL, ClientID: upstreamID, ClientSecret: upstreamSecret},
+		Metadata:      &clientmeta.Fetcher{AllowLoopbackHTTP: true},
+		RefreshMargin: auth.DefaultRefreshMargin,
 	}
 	if mod != nil {
 		mod(&cfg)

@@ -70,7 +70,8 @@ type Config struct {
 	RegistrationsPerMinute int
 	TrustedProxies         []netip.Prefix
 	// RefreshMargin: Sentry tokens are refreshed this long before they
-	// expire (0: auth.DefaultRefreshMargin).
+	// expire (auth.DefaultRefreshMargin is the usual; 0 = only once expired
+	// or rejected, as on stdio).
 	RefreshMargin time.Duration
 	OnRefresh     func(outcome string)
 	Logger        *slog.Logger
@@ -115,9 +116,6 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RegistrationsPerMinute <= 0 {
 		cfg.RegistrationsPerMinute = 20
 	}
-	if cfg.RefreshMargin == 0 {
-		cfg.RefreshMargin = auth.DefaultRefreshMargin
-	}
 	meta := cfg.Metadata
 	if meta == nil {
 		meta = &clientmeta.Fetcher{}
@@ -134,6 +132,9 @@ func New(cfg Config) (*Server, error) {
 	s.allowed = s.bound(auth.KnownScopes)
 	slices.Sort(s.allowed)
 	s.defaults = s.bound(DefaultScopes)
+	if len(s.defaults) == 0 { // --scopes excludes every default: ask for what is allowed
+		s.defaults = slices.Clone(s.allowed)
+	}
 	return s, nil
 }
 

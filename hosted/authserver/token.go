@@ -84,7 +84,9 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *client)
 	switch {
 	case code.ClientID != c.id:
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "the authorization code was issued to another client")
-	case f.Get("redirect_uri") != code.RedirectURI:
+	case f.Get("redirect_uri") != code.RedirectURI && !(f.Get("redirect_uri") == "" && slices.Equal(c.redirectURIs, []string{code.RedirectURI})):
+		// RFC 6749 s4.1.3: required when the authorization request had it;
+		// a client with one registered URI may leave it out of both.
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri differs from the authorization request's")
 	case !verifierPattern.MatchString(f.Get("code_verifier")) || !pkceMatches(f.Get("code_verifier"), code.Challenge):
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "code_verifier does not match the code challenge")
