@@ -749,3 +749,32 @@ func TestDeleteExpired(t *testing.T) {
 		t.Errorf("second DeleteExpired = %d, %v", n, err)
 	}
 }
+
+// A grant nothing refers to any more goes after an hour, with its Sentry
+// tokens; a fresh one (its code about to be exchanged) stays.
+func TestDeleteExpiredUnusedGrants(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	old := mustCreateGrant(t, db, testGrant("old"))
+	fresh := mustCreateGrant(t, db, testGrant("fresh"))
+	used := mustCreateGrant(t, db, testGrant("used"))
+	if err := db.PutToken(ctx, "rt-used", &Token{Kind: "refresh", GrantID: used.ID, Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{old.ID, used.ID} {
+		if _, err := db.sql.ExecContext(ctx, `UPDATE grants SET created_ms = $1 WHERE id = $2`, ms(time.Now().Add(-2*time.Hour)), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := db.DeleteExpired(ctx); err != nil || n != 1 {
+		t.Fatalf("DeleteExpired = %d, %v; want 1", n, err)
+	}
+	if _, err := db.Grant(ctx, old.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the unused old grant: %v", err)
+	}
+	for _, g := range []*Grant{fresh, used} {
+		if _, err := db.Grant(ctx, g.ID); err != nil {
+			t.Errorf("grant %s: %v", g.ID, err)
+		}
+	}
+}

@@ -199,7 +199,8 @@ func (db *DB) DeleteToken(ctx context.Context, token string) error {
 }
 
 // DeleteExpired removes expired pending authorizations, codes, tokens and
-// locks; returns how many.
+// locks, and grants left without codes or tokens for an hour; returns how
+// many.
 func (db *DB) DeleteExpired(ctx context.Context) (int64, error) {
 	now := ms(db.now())
 	tx, err := db.sql.BeginTx(ctx, nil)
@@ -219,8 +220,28 @@ func (db *DB) DeleteExpired(ctx context.Context) (int64, error) {
 		}
 		total += n
 	}
+	// A grant no code or token refers to any more (its code was never
+	// exchanged, or its refresh tokens expired) cannot be used again: its
+	// Sentry tokens go too.
+	res, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE created_ms <= $1
+		AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id)
+		AND NOT EXISTS (SELECT 1 FROM codes WHERE codes.grant_id = grants.id)`, now-ms0(orphanAfter))
+	if err != nil {
+		return 0, fmt.Errorf("database: deleting unused grants: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("database: deleting unused grants: %w", err)
+	}
+	total += n
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("database: deleting expired records: %w", err)
 	}
 	return total, nil
 }
+
+// orphanAfter is how old a grant without codes or tokens must be before
+// DeleteExpired removes it (longer than any code lives).
+const orphanAfter = time.Hour
+
+func ms0(d time.Duration) int64 { return d.Milliseconds() }
