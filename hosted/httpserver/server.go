@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sentry-mcp/sentry-mcp/hosted/ratelimit"
 	"github.com/sentry-mcp/sentry-mcp/tools"
 )
 
@@ -49,6 +51,7 @@ type Config struct {
 	MaxBody         int64                           // 0: 4 MiB
 	RequestTimeout  time.Duration                   // 0: 2 minutes
 	Logger          *slog.Logger                    // nil: slog.Default()
+	TrustedProxies  []netip.Prefix                  // whose X-Forwarded-For names the client in the access log
 }
 
 const (
@@ -217,7 +220,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.Int64("bytes", rec.bytes),
-			slog.String("client", r.RemoteAddr),
+			slog.String("client", ratelimit.ClientIP(r, s.cfg.TrustedProxies).String()),
 		}
 		if method != "" {
 			attrs = append(attrs, slog.String("rpc_method", method))
@@ -295,8 +298,10 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
+			// The reason (it may name the database) goes to the log only.
+			s.log.Warn("not ready", "error", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(err.Error() + "\n"))
+			_, _ = w.Write([]byte("not ready\n"))
 			return
 		}
 	}

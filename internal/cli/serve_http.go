@@ -125,7 +125,7 @@ func runServeHTTP(ctx context.Context, o *options, logger *slog.Logger) error {
 	hs, err := httpserver.New(httpserver.Config{
 		PublicURL: public, Loopback: loopback, Inventory: inv, Version: version,
 		Auth: as, OAuth: as.Handler(), DefaultScopes: as.Defaults(), ScopesSupported: as.ScopesSupported(),
-		Ready: db.Ready, Logger: logger,
+		Ready: db.Ready, Logger: logger, TrustedProxies: trusted,
 	})
 	if err != nil {
 		return err
