@@ -99,9 +99,15 @@ func (s *Server) source(g *store.Grant) *auth.RefreshingTokenSource {
 		return ts
 	}
 	if len(s.sources) >= maxSources {
-		for id := range s.sources { // evict one; it is rebuilt from the database when needed
-			delete(s.sources, id)
-			break
+		// Evict an idle one (it is rebuilt from the database when needed);
+		// one with a refresh in flight stays, so that Wait still sees it.
+		idle, cancel := context.WithCancel(context.Background())
+		cancel()
+		for id, ts := range s.sources {
+			if ts.Wait(idle) == nil {
+				delete(s.sources, id)
+				break
+			}
 		}
 	}
 	ts := auth.NewRefreshingTokenSource(auth.TokenSourceOptions{
