@@ -28,7 +28,7 @@ import (
 // env is an authorization server over real HTTP in front of the fake
 // Sentry, with a real SQLite database.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	fake   *sentrytest.Server
 	as     *Server
 	db     *store.DB
@@ -41,7 +41,7 @@ const (
 	upstreamSecret = "upstream-secret-0123456789"
 )
 
-func newEnv(t *testing.T, mod func(*Config)) *env {
+func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
 	fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{})
 	t.Cleanup(fake.Close)
@@ -127,11 +127,11 @@ func (f *flow) url(public string) string {
 
 // browser is a user agent with cookies that follows the sign-in by hand.
 type browser struct {
-	t *testing.T
+	t testing.TB
 	c *http.Client
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, c: noFollow(jar)}
 }
