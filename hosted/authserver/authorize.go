@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -272,10 +271,7 @@ func (s *Server) consentPage(w http.ResponseWriter, a *authRequest, csrf string)
 	if a.client.name == "" {
 		data["Client"] = "an unnamed MCP client"
 	}
-	// The form's answer redirects to Sentry or (deny, or a Sentry that
-	// approves at once) on to the client: browsers that check form-action
-	// along the redirects must allow both.
-	securePage(w, cspSource(s.cfg.Sentry.BaseURL)+" "+cspSource(a.redirectURI))
+	securePage(w)
 	w.WriteHeader(http.StatusOK)
 	if err := consentTemplate.Execute(w, data); err != nil {
 		s.log.Error("rendering the consent page failed", "error", err)
@@ -283,27 +279,16 @@ func (s *Server) consentPage(w http.ResponseWriter, a *authRequest, csrf string)
 }
 
 // securePage sets the headers of every HTML page: not cached, not
-// frameable, no scripts, forms only to us and to formTargets (CSP sources
-// where the form's answer may redirect).
-func securePage(w http.ResponseWriter, formTargets string) {
+// frameable, no scripts, no base. There is no form-action: the form's
+// answer redirects to Sentry, which may send the browser on through an
+// identity provider before it comes back and goes on to the client, and
+// Chrome and Safari check form-action along every one of those redirects.
+func securePage(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", strings.Join(strings.Fields(fmt.Sprintf("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' %s; frame-ancestors 'none'; base-uri 'none'", formTargets)), " "))
-}
-
-// cspSource is the CSP source expression of a URL: its origin, or its
-// scheme for a native app's private-use scheme ("" if it has neither).
-func cspSource(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || strings.ContainsAny(raw, " ;,'\"") {
-		return ""
-	}
-	if u.Host == "" {
-		return strings.ToLower(u.Scheme) + ":"
-	}
-	return strings.ToLower(u.Scheme) + "://" + u.Host
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -314,7 +299,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 
 // page answers with a short HTML page (errors in the browser flow).
 func page(w http.ResponseWriter, status int, title, msg string) {
-	securePage(w, "")
+	securePage(w)
 	w.WriteHeader(status)
 	_ = pageTemplate.Execute(w, map[string]string{"Title": title, "Message": msg})
 }

@@ -67,10 +67,10 @@ func TestSignInFlow(t *testing.T) {
 			t.Errorf("consent page lacks %q", want)
 		}
 	}
-	// Browsers that check form-action along the redirects must let the
-	// form's answer reach Sentry and the client.
-	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") ||
-		!strings.Contains(csp, "form-action 'self' "+e.fake.URL+" http://127.0.0.1:4567;") {
+	// Not frameable, no scripts; no form-action, which Chrome and Safari
+	// would check along the redirects through Sentry (and its IdP) to the
+	// client.
+	if csp := resp.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'" {
 		t.Errorf("consent page CSP = %q", csp)
 	}
 	if n := len(e.fake.Requests()); n != 0 {
@@ -134,8 +134,8 @@ func TestSignInFlow(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("the previous refresh token before the new one is used: %d", status)
 	}
-	if status, _ := refreshWith(tok2["refresh_token"].(string)); status != http.StatusBadRequest {
-		t.Errorf("the successor a retry replaced: %d", status)
+	if _, err := e.as.Authenticate(request(tok2["access_token"].(string)), "/mcp"); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("the access token of the successor a retry replaced: %v", err)
 	}
 	status, tok3 := refreshWith(tok2b["refresh_token"].(string))
 	if status != http.StatusOK {
@@ -143,6 +143,10 @@ func TestSignInFlow(t *testing.T) {
 	}
 	if _, err := e.as.Authenticate(request(tok3["access_token"].(string)), "/mcp"); err != nil {
 		t.Errorf("refreshed access token: %v", err)
+	}
+	// A refused refresh changes nothing: the chain still works after it.
+	if status, body := e.tokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok3["refresh_token"].(string)}, "client_id": {id}, "scope": {"event:admin"}}); status != http.StatusBadRequest || body["error"] != "invalid_scope" {
+		t.Errorf("a refresh widening the scopes: %d %v", status, body)
 	}
 	// The replaced refresh token used again: it leaked, the sign-in ends.
 	if status, body := refreshWith(refresh); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
@@ -153,6 +157,20 @@ func TestSignInFlow(t *testing.T) {
 	}
 	if status, _ := refreshWith(tok3["refresh_token"].(string)); status != http.StatusBadRequest {
 		t.Errorf("the newest refresh token after the reuse: %d", status)
+	}
+
+	// A stolen refresh token used before the client's next refresh: the
+	// client's successor is replaced, and when the client presents it the
+	// leak shows and the thief's chain ends too.
+	_, mine := e.exchange(f, newBrowser(t).signIn(e.public, f.url(e.public)).Query().Get("code"))
+	stolen := mine["refresh_token"].(string)
+	_, mine2 := refreshWith(stolen) // the client refreshes
+	_, thief := refreshWith(stolen) // the thief, before the client uses mine2
+	if status, _ := refreshWith(mine2["refresh_token"].(string)); status != http.StatusBadRequest {
+		t.Errorf("the client's replaced successor: %d", status)
+	}
+	if status, _ := refreshWith(thief["refresh_token"].(string)); status != http.StatusBadRequest {
+		t.Errorf("the thief's chain after the leak showed: %d", status)
 	}
 
 	// A new sign-in, to revoke.
@@ -404,7 +422,7 @@ func TestCodeExchange(t *testing.T) {
 }
 
 func TestRegistration(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.RegistrationsPerMinute = 3 })
+	e := newEnv(t, func(c *Config) { c.RegistrationsPerMinute = 4 })
 	post := func(body string) (int, map[string]any) {
 		resp, err := http.Post(e.public+"/oauth/register", "application/json", strings.NewReader(body))
 		if err != nil {
@@ -423,6 +441,7 @@ func TestRegistration(t *testing.T) {
 		{"confidential", `{"redirect_uris":["https://a.example/cb"],"client_name":"A"}`, 201, ""},
 		{"http not loopback", `{"redirect_uris":["http://a.example/cb"]}`, 400, "invalid_redirect_uri"},
 		{"javascript", `{"redirect_uris":["javascript:alert(1)"]}`, 400, "invalid_redirect_uri"},
+		{"IPv6 zone", `{"redirect_uris":["https://[fe80::1%25%3B%20frame-ancestors%20*%3B%20x]/cb"]}`, 400, "invalid_redirect_uri"},
 	}
 	for _, tc := range tests {
 		status, out := post(tc.body)
@@ -433,7 +452,7 @@ func TestRegistration(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, out)
 		}
 	}
-	// The fourth registration within a minute from this IP is refused.
+	// The fifth registration within a minute from this IP is refused.
 	status, _ := post(`{"redirect_uris":["https://b.example/cb"]}`)
 	if status != http.StatusTooManyRequests {
 		t.Errorf("registration flood: %d, want 429", status)
@@ -651,17 +670,24 @@ func TestRefreshOncePerGrant(t *testing.T) {
 	}
 }
 
-func TestCSPSource(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://Sentry.example.com/base":     "https://Sentry.example.com",
-		"http://127.0.0.1:4567/cb?x=1":        "http://127.0.0.1:4567",
-		"cursor://anysphere.cursor-mcp/oauth": "cursor://anysphere.cursor-mcp",
-		"com.example.app:/oauth/cb":           "com.example.app:",
-		"https://x.example/cb'; script-src *": "",
-		"not a url":                           "",
-	} {
-		if got := cspSource(in); got != want {
-			t.Errorf("cspSource(%q) = %q, want %q", in, got, want)
-		}
+// Signing out with a refresh token that was since replaced still ends the
+// sign-in it belongs to.
+func TestRevokeWithAReplacedRefreshToken(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.register("https://client.example/cb")
+	tok := e.tokens(newBrowser(t), e.newFlow(id, "https://client.example/cb"))
+	refresh := func(rt string) map[string]any {
+		_, body := e.tokenRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {id}})
+		return body
+	}
+	next := refresh(tok["refresh_token"].(string))
+	latest := refresh(next["refresh_token"].(string)) // the first one is retired now
+	resp, err := http.PostForm(e.public+"/oauth/revoke", url.Values{"token": {tok["refresh_token"].(string)}, "client_id": {id}})
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if _, err := e.as.Authenticate(request(latest["access_token"].(string)), "/mcp"); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("after signing out with a replaced refresh token: %v", err)
 	}
 }

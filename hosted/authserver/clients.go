@@ -127,6 +127,9 @@ func checkRedirectURI(raw string) string {
 	if u.User != nil {
 		return "a redirect URI must not carry credentials"
 	}
+	if strings.ContainsAny(u.Host, "%\\ ") {
+		return "a redirect URI's host must be a plain name or address (no zone, escapes or blanks)"
+	}
 	switch scheme := strings.ToLower(u.Scheme); scheme {
 	case "https":
 		if u.Host == "" {

@@ -97,7 +97,7 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *client)
 				return
 			}
 		}
-		s.issue(w, r, &store.Token{GrantID: code.GrantID, ClientID: c.id, Resource: code.Resource, Scopes: code.Scopes}, nil)
+		s.issue(w, r, &store.Token{GrantID: code.GrantID, ClientID: c.id, Resource: code.Resource, Scopes: code.Scopes})
 		return
 	}
 	// A code that failed a check is spent; its grant has no use.
@@ -113,24 +113,20 @@ func pkceMatches(verifier, challenge string) bool {
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *client) {
 	f := r.PostForm
 	old := f.Get("refresh_token")
-	t, err := s.cfg.Store.UseRefresh(r.Context(), old)
+	// Everything is checked before anything changes: a refused request
+	// leaves the chain as it was.
+	t, retired, err := s.cfg.Store.LookupRefresh(r.Context(), old)
 	switch {
-	case errors.Is(err, store.ErrRetired) && t.ClientID == c.id:
-		// Used after its successor was: the token leaked; end the sign-in.
-		if derr := s.cfg.Store.DeleteGrant(r.Context(), t.GrantID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
-			s.log.Error("revoking the grant of a reused refresh token failed", "grant", t.GrantID, "error", derr)
-		}
-		s.forget(t.GrantID)
-		s.log.Warn("a replaced refresh token was used again; its sign-in is revoked", "grant", t.GrantID, "client_id", c.id)
-		tokenError(w, http.StatusBadRequest, "invalid_grant", "the refresh token was already replaced; the sign-in is revoked, sign in again")
-		return
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrRetired):
+	case errors.Is(err, store.ErrNotFound):
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown, expired or revoked refresh token")
 		return
 	case err != nil:
-		s.serverError(w, "using a refresh token", err)
+		s.serverError(w, "looking up a refresh token", err)
 		return
-	case t.Kind != "refresh" || t.ClientID != c.id:
+	case retired:
+		s.leaked(w, r, t, c)
+		return
+	case t.ClientID != c.id:
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown, expired or revoked refresh token")
 		return
 	}
@@ -162,17 +158,44 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, c *client) {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "Sentry no longer accepts this sign-in; sign in again")
 		return
 	}
-	s.issue(w, r, &store.Token{GrantID: t.GrantID, ClientID: c.id, Resource: t.Resource, Scopes: scopes}, store.HashToken(old))
+	now := time.Now()
+	next := store.Rotation{
+		Access: random(prefixAccess, 32), Refresh: random(prefixRefresh, 32),
+		AccessExpires: now.Add(AccessTokenLifetime), RefreshExpires: now.Add(RefreshTokenLifetime), Scopes: scopes,
+	}
+	switch t, err := s.cfg.Store.RotateRefresh(r.Context(), old, c.id, next); {
+	case errors.Is(err, store.ErrRetired): // a concurrent refresh used its successor meanwhile
+		s.leaked(w, r, t, c)
+	case errors.Is(err, store.ErrNotFound):
+		tokenError(w, http.StatusBadRequest, "invalid_grant", "unknown, expired or revoked refresh token")
+	case err != nil:
+		s.serverError(w, "rotating a refresh token", err)
+	default:
+		writeTokens(w, next.Access, next.Refresh, scopes)
+	}
 }
 
-// issue stores and returns a new access token and refresh token.
-func (s *Server) issue(w http.ResponseWriter, r *http.Request, t *store.Token, parent []byte) {
+// leaked answers a refresh token presented after it was replaced: it has
+// leaked (whoever presents it, since a public client's id is no secret),
+// so the sign-in it belongs to ends.
+func (s *Server) leaked(w http.ResponseWriter, r *http.Request, t *store.Token, c *client) {
+	if err := s.cfg.Store.DeleteGrant(r.Context(), t.GrantID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("revoking the grant of a reused refresh token failed", "grant", t.GrantID, "error", err)
+	}
+	s.forget(t.GrantID)
+	s.log.Warn("a replaced refresh token was presented again; its sign-in is revoked", "grant", t.GrantID, "client_id", c.id, "issued_to", t.ClientID)
+	tokenError(w, http.StatusBadRequest, "invalid_grant", "the refresh token was already replaced; the sign-in is revoked, sign in again")
+}
+
+// issue stores and returns the first access token and refresh token of a
+// sign-in.
+func (s *Server) issue(w http.ResponseWriter, r *http.Request, t *store.Token) {
 	now := time.Now()
 	access, refresh := random(prefixAccess, 32), random(prefixRefresh, 32)
 	at := *t
 	at.Kind, at.Expires = "access", now.Add(AccessTokenLifetime)
 	rt := *t
-	rt.Kind, rt.Expires, rt.Parent = "refresh", now.Add(RefreshTokenLifetime), parent
+	rt.Kind, rt.Expires = "refresh", now.Add(RefreshTokenLifetime)
 	if err := s.cfg.Store.PutToken(r.Context(), access, &at); err != nil {
 		s.serverError(w, "storing a token", err)
 		return
@@ -181,12 +204,16 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, t *store.Token, p
 		s.serverError(w, "storing a token", err)
 		return
 	}
+	writeTokens(w, access, refresh, t.Scopes)
+}
+
+func writeTokens(w http.ResponseWriter, access, refresh string, scopes []string) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":  access,
 		"token_type":    "Bearer",
 		"expires_in":    int(AccessTokenLifetime / time.Second),
 		"refresh_token": refresh,
-		"scope":         strings.Join(t.Scopes, " "),
+		"scope":         strings.Join(scopes, " "),
 	})
 }
 
@@ -211,6 +238,11 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := r.PostForm.Get("token")
 	t, err := s.cfg.Store.LookupToken(r.Context(), tok)
+	if errors.Is(err, store.ErrNotFound) {
+		// A replaced refresh token still names its sign-in: a client that
+		// signs out with it ends that sign-in too.
+		t, _, err = s.cfg.Store.LookupRefresh(r.Context(), tok)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:

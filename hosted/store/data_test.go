@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -558,8 +559,8 @@ func TestTokens(t *testing.T) {
 	if err != nil || got.Kind != "access" || got.GrantID != g.ID || got.Resource != "/mcp/acme" || !got.Expires.Equal(exp) || !reflect.DeepEqual(got.Scopes, access.Scopes) || got.Parent != nil {
 		t.Fatalf("LookupToken = %+v, %v", got, err)
 	}
-	if _, err := db.UseRefresh(ctx, "at-1"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("an access token used as a refresh token: %v", err)
+	if _, _, err := db.LookupRefresh(ctx, "at-1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an access token looked up as a refresh token: %v", err)
 	}
 	old := *access
 	old.Expires = time.Now().Add(-time.Second)
@@ -590,79 +591,116 @@ func TestTokens(t *testing.T) {
 	}
 }
 
-func TestUseRefreshRotation(t *testing.T) {
+func TestRotateRefresh(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
 	g := mustCreateGrant(t, db, testGrant("rt"))
 	exp := time.Now().Add(24 * time.Hour)
-	put := func(tok string, parent []byte) {
+	if err := db.PutToken(ctx, "R0", &Token{Kind: "refresh", GrantID: g.ID, ClientID: "c", Resource: "/mcp", Scopes: []string{"org:read"}, Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	rotate := func(old, client string) (string, error) {
 		t.Helper()
-		if err := db.PutToken(ctx, tok, &Token{Kind: "refresh", GrantID: g.ID, ClientID: "c", Resource: "/mcp", Expires: exp, Parent: parent}); err != nil {
+		n++
+		next := Rotation{Access: fmt.Sprintf("A%d", n), Refresh: fmt.Sprintf("R%d", n), AccessExpires: exp, RefreshExpires: exp, Scopes: []string{"org:read"}}
+		_, err := db.RotateRefresh(ctx, old, client, next)
+		return next.Refresh, err
+	}
+	state := func(tok string) string {
+		t.Helper()
+		_, retired, err := db.LookupRefresh(ctx, tok)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return "gone"
+		case err != nil:
+			t.Fatal(err)
+		case retired:
+			return "retired"
+		}
+		return "live"
+	}
+	if _, err := rotate("R0", "other-client"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another client's rotation: %v", err)
+	}
+	r1, err := rotate("R0", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state("R0") != "live" || state(r1) != "live" {
+		t.Errorf("after R0 -> R1: R0 %s, R1 %s; want both live (R1 may not have arrived)", state("R0"), state(r1))
+	}
+	a1 := "A" + strings.TrimPrefix(r1, "R")
+	if a, err := db.LookupToken(ctx, a1); err != nil || a.Kind != "access" || a.GrantID != g.ID {
+		t.Errorf("the access token of R1: %+v %v", a, err)
+	}
+	// R0 again (the answer was lost): R1 is retired, its access token goes;
+	// one live chain.
+	r1b, err := rotate("R0", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state(r1) != "retired" || state(r1b) != "live" {
+		t.Errorf("after a retried R0: first successor %s, second %s", state(r1), state(r1b))
+	}
+	if _, err := db.LookupToken(ctx, a1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the access token of a replaced successor: %v", err)
+	}
+	// Whoever presents the replaced successor has leaked it.
+	if tok, err := rotate(r1, "c"); !errors.Is(err, ErrRetired) || state(tok) != "gone" {
+		t.Errorf("a replaced successor: %v (new token %s)", err, state(tok))
+	}
+	// Using the successor retires R0: from then on R0 is a leak.
+	r3, err := rotate(r1b, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state("R0") != "retired" || state(r1b) != "live" || state(r3) != "live" {
+		t.Errorf("after R1b -> R3: R0 %s, R1b %s, R3 %s", state("R0"), state(r1b), state(r3))
+	}
+	if _, err := rotate("R0", "c"); !errors.Is(err, ErrRetired) {
+		t.Errorf("R0 after its successor was used: %v", err)
+	}
+	if _, err := db.LookupToken(ctx, "R0"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("LookupToken finds a retired token: %v", err)
+	}
+	// An expired refresh token rotates nothing.
+	if err := db.PutToken(ctx, "R-old", &Token{Kind: "refresh", GrantID: g.ID, ClientID: "c", Expires: time.Now().Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rotate("R-old", "c"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an expired refresh token: %v", err)
+	}
+}
+
+// Two refreshes of one token racing leave one live chain: the second
+// retires what the first issued.
+func TestRotateRefreshRace(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	g := mustCreateGrant(t, db, testGrant("race"))
+	exp := time.Now().Add(time.Hour)
+	if err := db.PutToken(ctx, "R0", &Token{Kind: "refresh", GrantID: g.ID, ClientID: "c", Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			_, err := db.RotateRefresh(ctx, "R0", "c", Rotation{Access: fmt.Sprint("A", i), Refresh: fmt.Sprint("R", i+1), AccessExpires: exp, RefreshExpires: exp})
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
 	}
-	use := func(tok string) error {
-		t.Helper()
-		_, err := db.UseRefresh(ctx, tok)
-		return err
-	}
-	put("R1", nil)
-	if err := use("R1"); err != nil {
-		t.Fatal(err)
-	}
-	put("R2", HashToken("R1")) // the authorization server issues R2 for R1
-	// The client may not have received R2: R1 still works.
-	if err := use("R1"); err != nil {
-		t.Errorf("R1 before R2 was used: %v", err)
-	}
-	put("R2", HashToken("R1")) // that retry's successor replaces the first R2
-	got, err := db.UseRefresh(ctx, "R2")
-	if err != nil || !bytes.Equal(got.Parent, HashToken("R1")) {
-		t.Fatalf("R2: %+v, %v", got, err)
-	}
-	if err := use("R1"); !errors.Is(err, ErrRetired) {
-		t.Errorf("R1 after R2 was used: %v, want ErrRetired", err)
-	}
-	if _, err := db.LookupToken(ctx, "R1"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("a retired token is looked up: %v", err)
-	}
-	if err := use("R2"); err != nil {
-		t.Errorf("R2 again: %v", err)
-	}
-	put("R3", HashToken("R2"))
-	if err := use("R3"); err != nil {
-		t.Fatal(err)
-	}
-	if err := use("R2"); !errors.Is(err, ErrRetired) {
-		t.Errorf("R2 after R3 was used: %v", err)
-	}
-	// Using a token again replaces the successor issued for it before: one
-	// chain, never two.
-	put("S1", nil)
-	if err := use("S1"); err != nil {
-		t.Fatal(err)
-	}
-	put("S2a", HashToken("S1"))
-	if err := use("S1"); err != nil { // the client retries: S2a never arrived
-		t.Fatal(err)
-	}
-	put("S2b", HashToken("S1"))
-	if err := use("S2a"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("the first successor after a retry: %v, want ErrNotFound", err)
-	}
-	if err := use("S2b"); err != nil {
-		t.Errorf("the second successor: %v", err)
-	}
-	// An expired refresh token does not delete its parent.
-	put("R4", nil)
-	if err := db.PutToken(ctx, "R5", &Token{Kind: "refresh", GrantID: g.ID, Expires: time.Now().Add(-time.Second), Parent: HashToken("R4")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := use("R5"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("expired R5: %v", err)
-	}
-	if err := use("R4"); err != nil {
-		t.Errorf("R4 after an expired child was tried: %v", err)
+	var live int
+	db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE kind = 'refresh' AND parent = $1 AND retired_ms = 0`, HashToken("R0")).Scan(&live)
+	var access int
+	db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE kind = 'access' AND parent = $1`, HashToken("R0")).Scan(&access)
+	if live != 1 || access != 1 {
+		t.Errorf("%d live successors and %d access tokens of R0, want 1 and 1", live, access)
 	}
 }
 

@@ -226,6 +226,14 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	newest := migs[len(migs)-1].version
+	for v := range applied {
+		if v > newest {
+			// An older release would ignore what the newer schema means
+			// (retired tokens, say): refuse rather than misread it.
+			return fmt.Errorf("the database was migrated by a newer sentry-mcp (schema version %d; this release knows up to %d): run that release or a newer one", v, newest)
+		}
+	}
 	for _, m := range migs {
 		if applied[m.version] {
 			continue

@@ -231,3 +231,19 @@ func TestOpenConcurrently(t *testing.T) {
 		t.Errorf("%d migration rows, want %d", rows, len(migs))
 	}
 }
+
+// A database a newer release migrated is refused by this one, which would
+// misread it.
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hosted.db")
+	keys := secrets.Ephemeral()
+	db := openAt(t, path, keys)
+	if _, err := db.sql.Exec(`INSERT INTO schema_migrations (version, applied_ms) VALUES (9999, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err := Open(context.Background(), path, keys)
+	if err == nil || !strings.Contains(err.Error(), "migrated by a newer sentry-mcp (schema version 9999") {
+		t.Errorf("Open: %v", err)
+	}
+}

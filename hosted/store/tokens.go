@@ -148,43 +148,84 @@ func (db *DB) LookupToken(ctx context.Context, token string) (*Token, error) {
 		`SELECT `+tokenColumns+` FROM tokens WHERE token_hash = $1 AND expires_ms > $2 AND retired_ms = 0`, HashToken(token), ms(db.now())))
 }
 
-// ErrRetired is UseRefresh's answer for a refresh token whose successor
-// was already used: it must not be presented again, and the caller revokes
-// the sign-in (DeleteGrant), since a token that was used after it was
-// replaced has leaked.
-var ErrRetired = errors.New("refresh token presented after its successor was used")
+// ErrRetired means a refresh token was presented after it was replaced:
+// its successor was used, or a later refresh of the same token replaced
+// the successor. Either way it has leaked, and the caller revokes the
+// sign-in (DeleteGrant).
+var ErrRetired = errors.New("refresh token presented after it was replaced")
 
-// UseRefresh returns the unexpired refresh token for a new pair. In the
-// same transaction it retires the refresh token this one replaced (its
-// Parent: valid only until the new one is first used) and deletes the
-// unused successors issued for this one before (a retried refresh leaves
-// one chain, not two). A retired token returns the Token and ErrRetired.
-func (db *DB) UseRefresh(ctx context.Context, token string) (*Token, error) {
-	h, now := HashToken(token), ms(db.now())
+// LookupRefresh returns an unexpired refresh token, retired or not, without
+// changing anything (the caller checks the request before RotateRefresh).
+// ErrNotFound.
+func (db *DB) LookupRefresh(ctx context.Context, token string) (t *Token, retired bool, err error) {
+	var retiredMS int64
+	t, err = scanToken(db.sql.QueryRowContext(ctx,
+		`SELECT `+tokenColumns+`, retired_ms FROM tokens WHERE token_hash = $1 AND kind = 'refresh' AND expires_ms > $2`,
+		HashToken(token), ms(db.now())), &retiredMS)
+	if err != nil {
+		return nil, false, err
+	}
+	return t, retiredMS != 0, nil
+}
+
+// Rotation is the pair of tokens a refresh issues.
+type Rotation struct {
+	Access, Refresh               string // the new tokens (stored hashed)
+	AccessExpires, RefreshExpires time.Time
+	Scopes                        []string
+}
+
+// RotateRefresh replaces the refresh token old, issued to clientID, by the
+// pair next, in one transaction: old must still be unretired; the refresh
+// token it replaced is retired (valid only until its successor is first
+// used), so are the successors issued for old before (a retried refresh
+// leaves one live chain, and whoever presents a lost successor later
+// reveals a leak), whose access tokens go; then next is stored with old as
+// parent. A retired old returns its Token and ErrRetired and changes
+// nothing; a token of another client is ErrNotFound.
+func (db *DB) RotateRefresh(ctx context.Context, old, clientID string, next Rotation) (*Token, error) {
+	if next.Access == "" || next.Refresh == "" || next.AccessExpires.IsZero() || next.RefreshExpires.IsZero() {
+		return nil, errors.New("database: a rotation needs two tokens with expiries")
+	}
+	h, now := HashToken(old), ms(db.now())
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("database: using the refresh token: %w", err)
+		return nil, fmt.Errorf("database: rotating the refresh token: %w", err)
 	}
 	defer tx.Rollback()
 	var retired int64
 	t, err := scanToken(tx.QueryRowContext(ctx,
 		`SELECT `+tokenColumns+`, retired_ms FROM tokens WHERE token_hash = $1 AND kind = 'refresh' AND expires_ms > $2`, h, now), &retired)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if retired != 0 {
+	case retired != 0:
 		return t, ErrRetired
+	case t.ClientID != clientID:
+		return nil, ErrNotFound
 	}
-	if t.Parent != nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET retired_ms = $1 WHERE token_hash = $2 AND kind = 'refresh' AND retired_ms = 0`, now, t.Parent); err != nil {
-			return nil, fmt.Errorf("database: using the refresh token: %w", err)
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`UPDATE tokens SET retired_ms = $1 WHERE token_hash = $2 AND kind = 'refresh' AND retired_ms = 0`, []any{now, t.Parent}},
+		{`UPDATE tokens SET retired_ms = $1 WHERE parent = $2 AND kind = 'refresh' AND retired_ms = 0`, []any{now, h}},
+		{`DELETE FROM tokens WHERE parent = $1 AND kind = 'access'`, []any{h}},
+		{`INSERT INTO tokens (token_hash, kind, grant_id, client_id, resource, scopes, expires_ms, parent) VALUES ($1, 'access', $2, $3, $4, $5, $6, $7)`,
+			[]any{HashToken(next.Access), t.GrantID, clientID, t.Resource, toJSON(next.Scopes), ms(next.AccessExpires), h}},
+		{`INSERT INTO tokens (token_hash, kind, grant_id, client_id, resource, scopes, expires_ms, parent) VALUES ($1, 'refresh', $2, $3, $4, $5, $6, $7)`,
+			[]any{HashToken(next.Refresh), t.GrantID, clientID, t.Resource, toJSON(next.Scopes), ms(next.RefreshExpires), h}},
+	}
+	for i, st := range steps {
+		if i == 0 && t.Parent == nil { // the first of its chain replaced nothing
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return nil, fmt.Errorf("database: rotating the refresh token: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE parent = $1 AND kind = 'refresh'`, h); err != nil {
-		return nil, fmt.Errorf("database: using the refresh token: %w", err)
-	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("database: using the refresh token: %w", err)
+		return nil, fmt.Errorf("database: rotating the refresh token: %w", err)
 	}
 	return t, nil
 }
