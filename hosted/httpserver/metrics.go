@@ -15,12 +15,16 @@ type Metrics struct {
 	http      *prometheus.CounterVec
 	upstream  *prometheus.HistogramVec
 	refreshes *prometheus.CounterVec
+	lockWaits *prometheus.HistogramVec
 }
 
 // refreshOutcomes are the outcomes Refresh counts; anything else is "other".
 var refreshOutcomes = []string{"ok", "failed", "refused"}
 
-func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
+// newMetrics registers the collectors; replica labels what each replica
+// does for grants every replica shares (refreshes, lock waits).
+func newMetrics(reg prometheus.Registerer, replica string) (*Metrics, error) {
+	byReplica := prometheus.Labels{"replica": replica}
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sentry_mcp_requests_total",
@@ -36,11 +40,18 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 		}, []string{"status"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sentry_mcp_refreshes_total",
-			Help: "Refreshes of users' Sentry grants by outcome (ok, failed, refused).",
+			Name:        "sentry_mcp_refreshes_total",
+			Help:        "Refreshes of users' Sentry grants sent by this replica, by outcome (ok, failed, refused).",
+			ConstLabels: byReplica,
+		}, []string{"outcome"}),
+		lockWaits: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:        "sentry_mcp_refresh_lock_wait_seconds",
+			Help:        "How long this replica waited for a grant's refresh lock, by outcome (acquired, failed).",
+			ConstLabels: byReplica,
+			Buckets:     []float64{0.001, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30},
 		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.http, m.upstream, m.refreshes} {
+	for _, c := range []prometheus.Collector{m.requests, m.http, m.upstream, m.refreshes, m.lockWaits} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -49,6 +60,16 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		m.refreshes.WithLabelValues(o)
 	}
 	return m, nil
+}
+
+// LockWait observes one wait for a grant's refresh lock (err: it was not
+// acquired).
+func (m *Metrics) LockWait(wait time.Duration, err error) {
+	outcome := "acquired"
+	if err != nil {
+		outcome = "failed"
+	}
+	m.lockWaits.WithLabelValues(outcome).Observe(wait.Seconds())
 }
 
 // Upstream returns rt (nil: http.DefaultTransport) observing the latency

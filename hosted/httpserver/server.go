@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -52,6 +53,7 @@ type Config struct {
 	RequestTimeout  time.Duration                   // 0: 2 minutes
 	Logger          *slog.Logger                    // nil: slog.Default()
 	TrustedProxies  []netip.Prefix                  // whose X-Forwarded-For names the client in the access log
+	Replica         string                          // this replica's name in the metrics ("": the host name)
 }
 
 const (
@@ -133,7 +135,11 @@ func New(cfg Config) (*Server, error) {
 		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	var err error
-	if s.metrics, err = newMetrics(s.reg); err != nil {
+	replica := cfg.Replica
+	if replica == "" {
+		replica, _ = os.Hostname()
+	}
+	if s.metrics, err = newMetrics(s.reg, cmp.Or(replica, "unknown")); err != nil {
 		return nil, fmt.Errorf("httpserver: registering metrics: %w", err)
 	}
 	host, port := splitHost(pub.Host)

@@ -185,6 +185,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		MaxBody:         o.maxBody,
 		RequestTimeout:  o.timeout,
 		Logger:          slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Replica:         "replica-a",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -730,6 +731,8 @@ func TestMetrics(t *testing.T) {
 	e.srv.Metrics().Refresh("ok")
 	e.srv.Metrics().Refresh("refused")
 	e.srv.Metrics().Refresh("weird")
+	e.srv.Metrics().LockWait(3*time.Millisecond, nil)
+	e.srv.Metrics().LockWait(30*time.Second, errors.New("lock timeout"))
 
 	resp, body := e.do("GET", "/metrics", "", nil)
 	if resp.StatusCode != 200 {
@@ -748,10 +751,12 @@ func TestMetrics(t *testing.T) {
 		`sentry_mcp_http_requests_total{code="401",route="/mcp"} 1`,
 		`sentry_mcp_http_requests_total{code="413",route="/mcp"} 1`,
 		`sentry_mcp_upstream_request_duration_seconds_count{status="200"}`,
-		`sentry_mcp_refreshes_total{outcome="ok"} 1`,
-		`sentry_mcp_refreshes_total{outcome="refused"} 1`,
-		`sentry_mcp_refreshes_total{outcome="failed"} 0`,
-		`sentry_mcp_refreshes_total{outcome="other"} 1`,
+		`sentry_mcp_refreshes_total{outcome="ok",replica="replica-a"} 1`,
+		`sentry_mcp_refreshes_total{outcome="refused",replica="replica-a"} 1`,
+		`sentry_mcp_refreshes_total{outcome="failed",replica="replica-a"} 0`,
+		`sentry_mcp_refreshes_total{outcome="other",replica="replica-a"} 1`,
+		`sentry_mcp_refresh_lock_wait_seconds_count{outcome="acquired",replica="replica-a"} 1`,
+		`sentry_mcp_refresh_lock_wait_seconds_count{outcome="failed",replica="replica-a"} 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {
