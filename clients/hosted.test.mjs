@@ -6,17 +6,17 @@
 //   SENTRY_MCP_BIN=/path/sentry-mcp SENTRY_MCP_TOOLS_JSON=tools.json \
 //   node --test clients/hosted.test.mjs
 //
-// The OAuth provider is written for the test: its redirectToAuthorization
-// is a browser that fetches the consent page, keeps its cookie, submits the
-// approve button with the hidden fields, follows the redirect to Sentry's
-// /oauth/authorize/ and back through /oauth/callback, and captures the code
-// the client's redirect URI receives. Then the SDK's own steps:
+// The OAuth provider (hosted-signin.mjs) is written for the test: its
+// redirectToAuthorization is a browser that fetches the consent page, keeps
+// its cookie, submits the approve button with the hidden fields, follows
+// the redirect to Sentry's /oauth/authorize/ and back through
+// /oauth/callback, and captures the code the client's redirect URI receives. Then the SDK's own steps:
 // finishAuth(code), connect, tools/list, tools/call, a refresh of the MCP
 // token (the SDK's auth() with a stored refresh token), and revocation
 // (RFC 7009, by hand: the SDK has no revoke) after which the token gets 401.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +25,8 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { auth, UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+
+import { Browser, BrowserOAuthProvider, startHosted } from "./hosted-signin.mjs";
 
 const bin = process.env.SENTRY_MCP_BIN;
 const toolsJSON = process.env.SENTRY_MCP_TOOLS_JSON;
@@ -40,219 +42,25 @@ const EXPECTED_TOOLS = JSON.parse(readFileSync(toolsJSON, "utf8"))
   .map((t) => t.name)
   .sort();
 
-const REDIRECT_URL = "http://127.0.0.1:47621/callback";
-
-let server; // the child process
+let server; // from startHosted
 let dir;
-let stderr = "";
 let mcpURL; // http://127.0.0.1:PORT/mcp
 let origin; // http://127.0.0.1:PORT
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "sentry-mcp-hosted-"));
-  server = spawn(bin, ["serve", "--http", "127.0.0.1:0", "--demo", "--database", join(dir, "hosted.db")], {
-    env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: join(dir, "data"), XDG_CONFIG_HOME: join(dir, "config") },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  mcpURL = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "serving MCP over HTTP" line within 15 s:\n${stderr}`)), 15000);
-    server.stderr.on("data", (b) => {
-      stderr += b;
-      const m = /msg="serving MCP over HTTP".*\burl=(http:\/\/[^\s"]+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    server.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`serve --http exited (${code ?? signal}) before serving:\n${stderr}`));
-    });
-  });
-  const u = new URL(mcpURL);
-  assert.equal(u.pathname, "/mcp", `serving URL ${mcpURL}`);
-  origin = u.origin;
+  server = await startHosted(bin, dir);
+  ({ mcpURL, origin } = server);
 });
 
 after(async () => {
-  if (server && server.exitCode === null && server.signalCode === null) {
-    const exited = new Promise((resolve) => server.once("exit", (code, signal) => resolve({ code, signal })));
-    server.kill("SIGTERM");
-    let timer;
-    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), 10000); });
-    const res = await Promise.race([exited, timeout]);
-    clearTimeout(timer);
-    if (res === null) {
-      server.kill("SIGKILL");
-      assert.fail(`serve --http did not exit within 10 s of SIGTERM:\n${stderr}`);
-    }
-    assert.equal(res.code, 0, `serve --http exited ${res.code ?? res.signal} after SIGTERM:\n${stderr}`);
+  if (server) {
+    const res = await server.stop();
+    assert.ok(res !== null, `serve --http did not exit within 10 s of SIGTERM:\n${server.log()}`);
+    assert.equal(res.code, 0, `serve --http exited ${res.code ?? res.signal} after SIGTERM:\n${server.log()}`);
   }
   rmSync(dir, { recursive: true, force: true });
 });
-
-// A user agent: cookies per host:port, redirects followed by hand.
-class Browser {
-  constructor() {
-    this.cookies = new Map(); // host -> Map(name -> value)
-    this.consentPages = [];
-    this.upstream = []; // URL of each redirect to Sentry's /oauth/authorize/
-  }
-
-  async fetch(url, init = {}) {
-    const u = new URL(url);
-    const jar = this.cookies.get(u.host) ?? new Map();
-    const headers = new Headers(init.headers);
-    if (jar.size) {
-      headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
-    }
-    const res = await fetch(u, { ...init, headers, redirect: "manual" });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(";");
-      const i = pair.indexOf("=");
-      jar.set(pair.slice(0, i).trim(), pair.slice(i + 1).trim());
-    }
-    this.cookies.set(u.host, jar);
-    return res;
-  }
-
-  // redirect asserts res is a 302/303 and returns its Location, resolved.
-  static async redirect(res, step) {
-    const body = await res.text();
-    assert.ok([302, 303].includes(res.status), `${step}: status ${res.status}, want a redirect: ${body.slice(0, 500)}`);
-    return new URL(res.headers.get("location"), res.url);
-  }
-
-  // approve walks from the server's /oauth/authorize to the client's
-  // redirect URI and returns what that URI received.
-  async approve(authorizationUrl) {
-    assert.equal(authorizationUrl.origin + authorizationUrl.pathname, `${origin}/oauth/authorize`);
-    // 1. The consent page.
-    let res = await this.fetch(authorizationUrl);
-    const page = await res.text();
-    assert.equal(res.status, 200, `consent page: ${page.slice(0, 500)}`);
-    assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
-    assert.match(res.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
-    this.consentPages.push(page);
-    const form = parseConsent(page);
-    assert.ok(form.fields.get("csrf_token"), "the consent form has a hidden csrf_token");
-    assert.ok(form.buttons.has("deny"), 'the consent form has <button name="decision" value="deny">');
-    const action = new URL(form.action, res.url);
-    assert.equal(action.href, `${origin}/oauth/authorize`);
-
-    // 2. Submit it (with the page's cookie, and the Origin a browser sends).
-    const body = new URLSearchParams(form.fields);
-    body.set("decision", "approve");
-    res = await this.fetch(action, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin },
-      body,
-    });
-    let next = await Browser.redirect(res, "consent POST");
-    assert.match(next.pathname, /\/oauth\/authorize\/$/, `consent POST redirected to ${next.origin}${next.pathname}, want Sentry's /oauth/authorize/`);
-    assert.notEqual(next.origin, origin, "Sentry's authorize is on the Sentry host, not ours");
-    this.upstream.push(next);
-
-    // 3. Sentry's authorize (the demo approves at once) back to our callback.
-    res = await this.fetch(next);
-    next = await Browser.redirect(res, "Sentry authorize");
-    assert.equal(next.origin + next.pathname, `${origin}/oauth/callback`);
-
-    // 4. The callback, to the client's redirect URI.
-    res = await this.fetch(next);
-    next = await Browser.redirect(res, "callback");
-    assert.equal(next.origin + next.pathname, REDIRECT_URL);
-    return next.searchParams;
-  }
-}
-
-const attr = (s, name) => {
-  const m = new RegExp(`\\b${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`, "i").exec(s);
-  return m ? decodeEntities(m[1] ?? m[2]) : undefined;
-};
-const decodeEntities = (s) =>
-  s.replace(/&(#x[0-9a-f]+|#[0-9]+|amp|lt|gt|quot|apos);/gi, (_, e) => {
-    const named = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" }[e.toLowerCase()];
-    if (named) return named;
-    return String.fromCodePoint(e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-  });
-
-// parseConsent finds the POST form with the approve button.
-function parseConsent(page) {
-  for (const [, formAttrs, inner] of page.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
-    if ((attr(formAttrs, "method") ?? "").toLowerCase() !== "post") continue;
-    const fields = new Map();
-    for (const [, a] of inner.matchAll(/<input\b([^>]*)>/gi)) {
-      if ((attr(a, "type") ?? "").toLowerCase() === "hidden" && attr(a, "name")) {
-        fields.set(attr(a, "name"), attr(a, "value") ?? "");
-      }
-    }
-    const buttons = new Set();
-    for (const [, a] of inner.matchAll(/<button\b([^>]*)>/gi)) {
-      if (attr(a, "name") === "decision") buttons.add(attr(a, "value"));
-    }
-    if (buttons.has("approve")) return { action: attr(formAttrs, "action"), fields, buttons };
-  }
-  assert.fail(`no <form method="post"> with <button name="decision" value="approve"> on the consent page:\n${page.slice(0, 1000)}`);
-}
-
-// The OAuthClientProvider: dynamic registration as a public client, state
-// it checks, and the browser for the redirect.
-class BrowserOAuthProvider {
-  constructor(browser) {
-    this.browser = browser;
-    this.client = undefined;
-    this.saved = undefined;
-    this.verifier = undefined;
-    this.expectedState = undefined;
-    this.code = undefined;
-    this.iss = undefined;
-    this.issued = []; // every token set saved
-  }
-  get redirectUrl() {
-    return REDIRECT_URL;
-  }
-  get clientMetadata() {
-    return {
-      client_name: "sentry-mcp e2e (TypeScript SDK)",
-      redirect_uris: [REDIRECT_URL],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  state() {
-    this.expectedState = crypto.randomUUID();
-    return this.expectedState;
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(info) {
-    this.client = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens) {
-    this.saved = tokens;
-    this.issued.push(tokens);
-  }
-  saveCodeVerifier(v) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  async redirectToAuthorization(url) {
-    const q = await this.browser.approve(url);
-    assert.equal(q.get("error"), null, `the client's redirect URI got error=${q.get("error")}`);
-    assert.equal(q.get("state"), this.expectedState, "the state came back unchanged");
-    assert.equal(q.get("iss"), origin, "RFC 9207 iss is the issuer");
-    assert.ok(q.get("code"), "a code");
-    this.code = q.get("code");
-  }
-}
 
 // recordingFetch notes "METHOD path status" of every request the SDK makes.
 function recordingFetch(log) {
@@ -320,7 +128,7 @@ function assertChallenge(res, what) {
 test("TypeScript SDK: OAuth sign-in, tools, refresh and revocation over Streamable HTTP", async () => {
   assertChallenge(await mcpWithToken(""), "POST /mcp without a token");
 
-  const browser = new Browser();
+  const browser = new Browser(origin);
   const provider = new BrowserOAuthProvider(browser);
   const log = [];
   const fetchFn = recordingFetch(log);
@@ -407,7 +215,7 @@ test("TypeScript SDK: OAuth sign-in, tools, refresh and revocation over Streamab
   // Nothing secret in the server's log.
   for (const t of provider.issued) {
     for (const s of [t.access_token, t.refresh_token, provider.code]) {
-      if (s) assert.ok(!stderr.includes(s), "the server's log contains a token or code");
+      if (s) assert.ok(!server.log().includes(s), "the server's log contains a token or code");
     }
   }
 });

