@@ -28,6 +28,9 @@ type ServerOptions struct {
 	// Hooks, when set, receives the adapter's hooks too, so a transport
 	// can add its own.
 	Hooks *server.Hooks
+	// Stateless: the transport cannot push notifications (stateless
+	// HTTP), so tools.listChanged is not advertised; clients list again.
+	Stateless bool
 }
 
 // MCPServer builds an MCP server over the inventory. Every selected tool
@@ -65,7 +68,7 @@ func (inv *Inventory) MCPServer(o ServerOptions) *server.MCPServer {
 		slices.SortFunc(res.Tools, func(a, b mcp.Tool) int { return strings.Compare(a.Name, b.Name) })
 	})
 	s := server.NewMCPServer("sentry-mcp", o.Version,
-		server.WithToolCapabilities(true),
+		server.WithToolCapabilities(!o.Stateless),
 		server.WithRecovery(),
 		server.WithInstructions(inv.Instructions(o.Org)),
 		server.WithHooks(hooks),

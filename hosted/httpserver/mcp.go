@@ -45,7 +45,7 @@ func (s *Server) buildMCP(org string) *pinnedMCP {
 	hooks.AddOnError(func(ctx context.Context, _ any, _ mcp.MCPMethod, _ any, _ error) {
 		stateFrom(ctx).setOutcome("error")
 	})
-	srv := s.cfg.Inventory.MCPServer(tools.ServerOptions{Version: s.cfg.Version, Org: org, Hooks: hooks})
+	srv := s.cfg.Inventory.MCPServer(tools.ServerOptions{Version: s.cfg.Version, Org: org, Hooks: hooks, Stateless: true})
 	h := server.NewStreamableHTTPServer(srv,
 		server.WithStateLess(true),
 		server.WithHTTPContextFunc(func(ctx context.Context, r *http.Request) context.Context {

@@ -1076,3 +1076,16 @@ func TestToolsListIsPrivate(t *testing.T) {
 		t.Errorf("tools/list result: %d tools, cacheScope %q, ttlMs %v", len(msg.Result.Tools), msg.Result.CacheScope, msg.Result.TTL)
 	}
 }
+
+// Stateless HTTP cannot push notifications/tools/list_changed: the server
+// does not claim it can.
+func TestNoListChangedOverHTTP(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	resp, body := e.do("POST", "/mcp", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`, jsonHeaders(aliceMCP))
+	if resp.StatusCode != 200 || !strings.Contains(body, `"tools":{}`) && !strings.Contains(body, `"tools":{"listChanged":false}`) {
+		t.Errorf("initialize: %d %s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, `"listChanged":true`) {
+		t.Errorf("advertises tools.listChanged over stateless HTTP: %s", body)
+	}
+}
