@@ -151,7 +151,17 @@ func (db *DB) scanGrant(row rowScanner, decrypt bool) (*Grant, error) {
 
 // Grant returns the grant with id, its credential decrypted. ErrNotFound.
 func (db *DB) Grant(ctx context.Context, id string) (*Grant, error) {
-	return db.scanGrant(db.sql.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = $1`, id), true)
+	return db.grantIn(ctx, db.sql, id)
+}
+
+func (db *DB) grantIn(ctx context.Context, q queryer, id string) (*Grant, error) {
+	return db.scanGrant(q.QueryRowContext(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = $1`, id), true)
+}
+
+// queryer is a *sql.DB or a *sql.Tx.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // ListGrants returns every grant, newest first, with AccessToken and
@@ -183,18 +193,25 @@ func (db *DB) DeleteGrant(ctx context.Context, id string) error {
 		return fmt.Errorf("database: deleting grant: %w", err)
 	}
 	defer tx.Rollback()
-	for _, q := range []string{`DELETE FROM codes WHERE grant_id = $1`, `DELETE FROM tokens WHERE grant_id = $1`} {
-		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+	if err := deleteGrantIn(ctx, tx, id); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("database: deleting grant: %w", err)
+	}
+	return nil
+}
+
+func deleteGrantIn(ctx context.Context, q queryer, id string) error {
+	for _, st := range []string{`DELETE FROM codes WHERE grant_id = $1`, `DELETE FROM tokens WHERE grant_id = $1`} {
+		if _, err := q.ExecContext(ctx, st, id); err != nil {
 			return fmt.Errorf("database: deleting grant: %w", err)
 		}
 	}
-	if err := affected(tx.ExecContext(ctx, `DELETE FROM grants WHERE id = $1`, id)); err != nil {
+	if err := affected(q.ExecContext(ctx, `DELETE FROM grants WHERE id = $1`, id)); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return ErrNotFound
 		}
-		return fmt.Errorf("database: deleting grant: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("database: deleting grant: %w", err)
 	}
 	return nil
@@ -210,7 +227,8 @@ const storeTimeout = 10 * time.Second
 // given upstream OAuth app's (never stored); Save(c) re-encrypts
 // AccessToken/RefreshToken with the newest key and updates expiry, scopes,
 // obtained, refresh_refused; Delete deletes the grant; Location() is
-// "database".
+// "database". While this process holds the grant's Locker on PostgreSQL,
+// all three run in the lock's transaction.
 func (db *DB) CredentialStore(grantID, upstreamClientID, upstreamSecret string) auth.Store {
 	return &credentialStore{db: db, grant: grantID, clientID: upstreamClientID, secret: upstreamSecret}
 }
@@ -225,7 +243,15 @@ func (s *credentialStore) Location() string { return "database" }
 func (s *credentialStore) Load(host string) (*auth.Credential, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	g, err := s.db.Grant(ctx, s.grant)
+	var g *Grant
+	held, err := s.db.inHeldLock(s.grant, func(tx *sql.Tx) error {
+		var err error
+		g, err = s.db.grantIn(ctx, tx, s.grant)
+		return err
+	})
+	if !held {
+		g, err = s.db.Grant(ctx, s.grant)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, auth.ErrNotFound
 	}
@@ -262,30 +288,42 @@ func (s *credentialStore) Save(c *auth.Credential) error {
 	if err != nil {
 		return err
 	}
+	save := func(q queryer) error {
+		var stored string
+		err := q.QueryRowContext(ctx, `SELECT host FROM grants WHERE id = $1`, s.grant).Scan(&stored)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("database: grant %s was deleted (revoked); not saving its credential", s.grant)
+		}
+		if err != nil {
+			return fmt.Errorf("database: saving grant %s: %w", s.grant, err)
+		}
+		if err := s.checkHost(stored, c.Host); err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx,
+			`UPDATE grants SET token_type = $1, access_kid = $2, access_token = $3, refresh_kid = $4, refresh_token = $5,
+			   expiry_ms = $6, obtained_ms = $7, refresh_refused_ms = $8, scopes = $9, updated_ms = $10
+			 WHERE id = $11`,
+			c.TokenType, access.kid, access.data, refresh.kid, refresh.data,
+			ms(c.Expiry), ms(c.Obtained), ms(c.RefreshRefused), toJSON(c.Scopes), ms(db.now()), s.grant)
+		if err != nil {
+			return fmt.Errorf("database: saving grant %s: %w", s.grant, err)
+		}
+		return nil
+	}
+	// Under our own refresh lock the row is locked by its transaction: an
+	// update from another would wait for it forever. The save is
+	// committed at unlock.
+	if held, err := db.inHeldLock(s.grant, func(tx *sql.Tx) error { return save(tx) }); held {
+		return err
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("database: saving grant %s: %w", s.grant, err)
 	}
 	defer tx.Rollback()
-	var stored string
-	err = tx.QueryRowContext(ctx, `SELECT host FROM grants WHERE id = $1`, s.grant).Scan(&stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("database: grant %s was deleted (revoked); not saving its credential", s.grant)
-	}
-	if err != nil {
-		return fmt.Errorf("database: saving grant %s: %w", s.grant, err)
-	}
-	if err := s.checkHost(stored, c.Host); err != nil {
+	if err := save(tx); err != nil {
 		return err
-	}
-	_, err = tx.ExecContext(ctx,
-		`UPDATE grants SET token_type = $1, access_kid = $2, access_token = $3, refresh_kid = $4, refresh_token = $5,
-		   expiry_ms = $6, obtained_ms = $7, refresh_refused_ms = $8, scopes = $9, updated_ms = $10
-		 WHERE id = $11`,
-		c.TokenType, access.kid, access.data, refresh.kid, refresh.data,
-		ms(c.Expiry), ms(c.Obtained), ms(c.RefreshRefused), toJSON(c.Scopes), ms(db.now()), s.grant)
-	if err != nil {
-		return fmt.Errorf("database: saving grant %s: %w", s.grant, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("database: saving grant %s: %w", s.grant, err)
@@ -296,20 +334,29 @@ func (s *credentialStore) Save(c *auth.Credential) error {
 func (s *credentialStore) Delete(host string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	var stored string
-	err := s.db.sql.QueryRowContext(ctx, `SELECT host FROM grants WHERE id = $1`, s.grant).Scan(&stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.ErrNotFound
+	del := func(q queryer, deleteGrant func() error) error {
+		var stored string
+		err := q.QueryRowContext(ctx, `SELECT host FROM grants WHERE id = $1`, s.grant).Scan(&stored)
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("database: deleting grant %s: %w", s.grant, err)
+		}
+		if err := s.checkHost(stored, host); err != nil {
+			return err
+		}
+		if err := deleteGrant(); errors.Is(err, ErrNotFound) {
+			return auth.ErrNotFound
+		} else {
+			return err
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("database: deleting grant %s: %w", s.grant, err)
-	}
-	if err := s.checkHost(stored, host); err != nil {
+	held, err := s.db.inHeldLock(s.grant, func(tx *sql.Tx) error {
+		return del(tx, func() error { return deleteGrantIn(ctx, tx, s.grant) })
+	})
+	if held {
 		return err
 	}
-	if err := s.db.DeleteGrant(ctx, s.grant); errors.Is(err, ErrNotFound) {
-		return auth.ErrNotFound
-	} else {
-		return err
-	}
+	return del(s.db.sql, func() error { return s.db.DeleteGrant(ctx, s.grant) })
 }

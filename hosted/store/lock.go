@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -21,11 +23,51 @@ const lockPoll = 20 * time.Millisecond
 // unlockTimeout bounds deleting the lease on unlock.
 const unlockTimeout = 10 * time.Second
 
+// DefaultLockTimeout bounds the wait for a refresh lock on PostgreSQL
+// (lock_timeout, and the wait for this process's other holder).
+const DefaultLockTimeout = 30 * time.Second
+
 // Locker is the grant's refresh lock, exclusive across every process
-// sharing the database (SQLite: a lease row with expiry plus an in-process
-// mutex; the lease outlives auth.DefaultAttemptTimeout).
+// sharing the database, plus an in-process mutex.
+//
+// SQLite: a lease row with expiry; the lease outlives
+// auth.DefaultAttemptTimeout.
+//
+// PostgreSQL: Lock begins a transaction and locks the grant's row (SELECT
+// ... FOR NO KEY UPDATE, waiting at most DefaultLockTimeout or until ctx
+// ends); unlock commits. While it is held, the grant's CredentialStore
+// (of the same *DB) loads and saves inside that transaction. A server that
+// dies releases it: PostgreSQL ends the dead connection's transaction (and
+// one left idle in it for over two minutes). Tokens and codes of the grant
+// are still issued meanwhile (FOR NO KEY UPDATE leaves their foreign-key
+// checks alone); DeleteGrant waits for unlock. A grant that does not exist
+// locks nothing; Load then reports it gone.
 func (db *DB) Locker(grantID string) auth.Locker {
+	if db.dialect.rowLocks {
+		return &rowLocker{db: db, grant: grantID}
+	}
 	return &leaseLocker{db: db, name: "grant:" + grantID}
+}
+
+// OnLockWait sets f to be called after every Lock of a Locker of db, with
+// how long it waited and its error (nil when it got the lock): for
+// metrics. f must be quick; nil removes it.
+func (db *DB) OnLockWait(f func(wait time.Duration, err error)) {
+	if f == nil {
+		db.onLockWait.Store(nil)
+		return
+	}
+	db.onLockWait.Store(&f)
+}
+
+func (db *DB) reportLockWait(start time.Time, err error) {
+	if f := db.onLockWait.Load(); f != nil {
+		(*f)(time.Since(start), err)
+	}
+}
+
+func waitError(err error) error {
+	return fmt.Errorf("waiting for another sentry-mcp server to finish refreshing the grant's Sentry token: %w", err)
 }
 
 type leaseLocker struct {
@@ -34,6 +76,13 @@ type leaseLocker struct {
 }
 
 func (l *leaseLocker) Lock(ctx context.Context) (func(), error) {
+	start := time.Now()
+	unlock, err := l.lock(ctx)
+	l.db.reportLockWait(start, err)
+	return unlock, err
+}
+
+func (l *leaseLocker) lock(ctx context.Context) (func(), error) {
 	release, err := l.db.lockLocal(ctx, l.name)
 	if err != nil {
 		return nil, l.waitError(err)
@@ -73,8 +122,123 @@ func (l *leaseLocker) Lock(ctx context.Context) (func(), error) {
 	}, nil
 }
 
-func (l *leaseLocker) waitError(err error) error {
-	return fmt.Errorf("waiting for another sentry-mcp server to finish refreshing the grant's Sentry token: %w", err)
+func (l *leaseLocker) waitError(err error) error { return waitError(err) }
+
+// rowLocker is the PostgreSQL refresh lock: the grant's row, locked in a
+// transaction held until unlock.
+type rowLocker struct {
+	db    *DB
+	grant string
+}
+
+// rowLock is a refresh lock this process holds on PostgreSQL.
+type rowLock struct {
+	mu   sync.Mutex // serialises the statements on tx
+	tx   *sql.Tx
+	done bool // unlocked: tx is finished (mu)
+}
+
+// errLockTimeout is what a wait past the lock timeout wraps.
+var errLockTimeout = errors.New("timed out")
+
+func (l *rowLocker) Lock(ctx context.Context) (func(), error) {
+	start := time.Now()
+	unlock, err := l.lock(ctx, start)
+	l.db.reportLockWait(start, err)
+	return unlock, err
+}
+
+func (l *rowLocker) lock(ctx context.Context, start time.Time) (func(), error) {
+	db := l.db
+	timeout := db.lockTimeout
+	timedOut := func() error {
+		return waitError(fmt.Errorf("%w after %v", errLockTimeout, timeout))
+	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	release, err := db.lockLocal(lctx, "grant:"+l.grant)
+	cancel()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, waitError(ctx.Err())
+	case err != nil:
+		return nil, timedOut()
+	}
+	left := timeout - time.Since(start)
+	if left < time.Millisecond {
+		release()
+		return nil, timedOut()
+	}
+	// The transaction outlives Lock's ctx (database/sql would roll it back
+	// when ctx ends); each statement below still ends with ctx.
+	tx, err := db.sql.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("refresh lock: %w", err)
+	}
+	fail := func(err error) (func(), error) {
+		tx.Rollback()
+		release()
+		return nil, err
+	}
+	// lock_timeout bounds the wait for the row; the idle timeout ends a
+	// holder that hangs (its lock outlives any refresh attempt, like the
+	// SQLite lease).
+	if _, err := tx.ExecContext(ctx, `SELECT set_config('lock_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)`,
+		fmt.Sprintf("%dms", left.Milliseconds()), fmt.Sprintf("%dms", leaseDuration.Milliseconds())); err != nil {
+		if ctx.Err() != nil {
+			return fail(waitError(ctx.Err()))
+		}
+		return fail(fmt.Errorf("refresh lock: %w", err))
+	}
+	var id string
+	err = tx.QueryRowContext(ctx, `SELECT id FROM grants WHERE id = $1 FOR NO KEY UPDATE`, l.grant).Scan(&id)
+	switch {
+	case err == nil, errors.Is(err, sql.ErrNoRows):
+	case ctx.Err() != nil:
+		return fail(waitError(ctx.Err()))
+	case isLockTimeout(err):
+		return fail(timedOut())
+	default:
+		return fail(fmt.Errorf("refresh lock: %w", err))
+	}
+	h := &rowLock{tx: tx}
+	db.mu.Lock()
+	db.held[l.grant] = h
+	db.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			db.mu.Lock()
+			delete(db.held, l.grant)
+			db.mu.Unlock()
+			h.mu.Lock()
+			h.done = true
+			if err := tx.Commit(); err != nil {
+				// The connection died, or a statement failed: PostgreSQL
+				// has rolled back (and released the row).
+				tx.Rollback()
+			}
+			h.mu.Unlock()
+			release()
+		})
+	}, nil
+}
+
+// inHeldLock runs f in the transaction of the grant's refresh lock when
+// this process holds it (PostgreSQL) and reports whether it did.
+func (db *DB) inHeldLock(grantID string, f func(tx *sql.Tx) error) (bool, error) {
+	db.mu.Lock()
+	h := db.held[grantID]
+	db.mu.Unlock()
+	if h == nil {
+		return false, nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done {
+		return false, nil
+	}
+	return true, f(h.tx)
 }
 
 // tryLease takes the lease name for holder if nobody holds it or the

@@ -3,22 +3,12 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
-
-	"github.com/sentry-mcp/sentry-mcp/hosted/secrets"
 )
-
-// twoServers opens one database file through two handles, as two server
-// processes would.
-func twoServers(t *testing.T) (*DB, *DB) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "hosted.db")
-	keys := secrets.Ephemeral()
-	return openAt(t, path, keys), openAt(t, path, keys)
-}
 
 func lock(t *testing.T, db *DB, grant string) func() {
 	t.Helper()
@@ -46,72 +36,129 @@ func lockAsync(db *DB, grant string) <-chan func() {
 	return ch
 }
 
-func TestLockerExcludesAcrossHandles(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		second func(a, b *DB) *DB
-	}{
-		{"two processes", func(a, b *DB) *DB { return b }},
-		{"one process", func(a, b *DB) *DB { return a }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			a, b := twoServers(t)
-			unlockA := lock(t, a, "g_1")
-			waiting := lockAsync(tc.second(a, b), "g_1")
-			select {
-			case <-waiting:
-				t.Fatal("the second Lock did not wait for the first")
-			case <-time.After(150 * time.Millisecond):
-			}
-			// Another grant's lock is independent.
-			lock(t, b, "g_2")()
-			unlockA()
-			select {
-			case unlockB, ok := <-waiting:
-				if !ok {
-					t.Fatal("the second Lock failed")
-				}
-				unlockB()
-			case <-time.After(5 * time.Second):
-				t.Fatal("the second Lock did not get the lock after the first unlocked")
-			}
-			unlockA() // idempotent: must not release anyone else's lock
-			var n int
-			a.sql.QueryRow(`SELECT COUNT(*) FROM locks`).Scan(&n)
-			if n != 0 {
-				t.Errorf("%d lease rows left after unlocking", n)
-			}
-		})
+// withGrants creates grants with these ids (PostgreSQL locks their rows).
+func withGrants(t *testing.T, db *DB, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		g := testGrant(id)
+		g.ID = id
+		mustCreateGrant(t, db, g)
 	}
 }
 
+// lockWaits records what OnLockWait reports.
+type lockWaits struct {
+	mu    sync.Mutex
+	waits []time.Duration
+	errs  []error
+}
+
+func recordLockWaits(db *DB) *lockWaits {
+	w := &lockWaits{}
+	db.OnLockWait(func(d time.Duration, err error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.waits = append(w.waits, d)
+		w.errs = append(w.errs, err)
+	})
+	return w
+}
+
+func (w *lockWaits) get() ([]time.Duration, []error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.waits), slices.Clone(w.errs)
+}
+
+func TestLockerExcludesAcrossHandles(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		for _, tc := range []struct {
+			name   string
+			second func(a, b *DB) *DB
+		}{
+			{"two processes", func(a, b *DB) *DB { return b }},
+			{"one process", func(a, b *DB) *DB { return a }},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				a, bb := twoServers(t, b)
+				withGrants(t, a, "g_1", "g_2")
+				second := tc.second(a, bb)
+				waits := recordLockWaits(second)
+				unlockA := lock(t, a, "g_1")
+				waiting := lockAsync(second, "g_1")
+				select {
+				case <-waiting:
+					t.Fatal("the second Lock did not wait for the first")
+				case <-time.After(150 * time.Millisecond):
+				}
+				// Another grant's lock is independent.
+				lock(t, bb, "g_2")()
+				unlockA()
+				select {
+				case unlockB, ok := <-waiting:
+					if !ok {
+						t.Fatal("the second Lock failed")
+					}
+					unlockB()
+				case <-time.After(5 * time.Second):
+					t.Fatal("the second Lock did not get the lock after the first unlocked")
+				}
+				unlockA() // idempotent: must not release anyone else's lock
+				if !b.postgres() {
+					var n int
+					a.sql.QueryRow(`SELECT COUNT(*) FROM locks`).Scan(&n)
+					if n != 0 {
+						t.Errorf("%d lease rows left after unlocking", n)
+					}
+				}
+				// OnLockWait saw the second handle's two Locks: the one that
+				// waited for A (at least 150 ms), and A's own or g_2's.
+				d, errs := waits.get()
+				if len(d) != 2 {
+					t.Fatalf("OnLockWait called %d times, want 2", len(d))
+				}
+				if slices.Max(d) < 150*time.Millisecond || slices.ContainsFunc(errs, func(e error) bool { return e != nil }) {
+					t.Errorf("OnLockWait got %v %v", d, errs)
+				}
+			})
+		}
+	})
+}
+
 func TestLockerHonoursContext(t *testing.T) {
-	for _, sameHandle := range []bool{false, true} {
-		a, b := twoServers(t)
-		unlock := lock(t, a, "g_1")
-		waiter := b
-		if sameHandle {
-			waiter = a
+	eachBackend(t, func(t *testing.T, b backend) {
+		for _, sameHandle := range []bool{false, true} {
+			a, bb := twoServers(t, b)
+			withGrants(t, a, "g_1")
+			unlock := lock(t, a, "g_1")
+			waiter := bb
+			if sameHandle {
+				waiter = a
+			}
+			waits := recordLockWaits(waiter)
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			start := time.Now()
+			_, err := waiter.Locker("g_1").Lock(ctx)
+			cancel()
+			if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for another sentry-mcp server") {
+				t.Errorf("same handle %v: Lock = %v, want a deadline error", sameHandle, err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Lock returned %v after its context ended", d)
+			}
+			if d, errs := waits.get(); len(errs) != 1 || !errors.Is(errs[0], context.DeadlineExceeded) || d[0] < 90*time.Millisecond {
+				t.Errorf("OnLockWait got %v %v", d, errs)
+			}
+			unlock()
+			// The failed waiter left nothing behind: the lock is free.
+			lock(t, waiter, "g_1")()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		start := time.Now()
-		_, err := waiter.Locker("g_1").Lock(ctx)
-		cancel()
-		if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "waiting for another sentry-mcp server") {
-			t.Errorf("same handle %v: Lock = %v, want a deadline error", sameHandle, err)
-		}
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("Lock returned %v after its context ended", d)
-		}
-		unlock()
-		// The failed waiter left nothing behind: the lock is free.
-		lock(t, waiter, "g_1")()
-	}
+	})
 }
 
 func TestLockerTakesOverAnExpiredLease(t *testing.T) {
 	ctx := context.Background()
-	a, b := twoServers(t)
+	a, b := twoServers(t, sqliteBackend)
 	// A server died holding the lease; it expired a second ago.
 	if _, err := a.sql.ExecContext(ctx, `INSERT INTO locks (name, holder, expires_ms) VALUES ('grant:g_1', 'dead', $1)`, ms(time.Now().Add(-time.Second))); err != nil {
 		t.Fatal(err)
@@ -137,7 +184,7 @@ func TestLockerTakesOverAnExpiredLease(t *testing.T) {
 
 func TestLockerLease(t *testing.T) {
 	ctx := context.Background()
-	a, b := twoServers(t)
+	a, b := twoServers(t, sqliteBackend)
 	unlockA := lock(t, a, "g_1")
 	var holderA string
 	var expires int64

@@ -3,8 +3,10 @@
 // rest), authorization codes and MCP tokens (stored only as hashes), and the
 // refresh lock shared by every process using the database.
 //
-// Part 1 supports SQLite (modernc.org/sqlite, pure Go). The SQL is kept
-// portable (numbered placeholders, ON CONFLICT, RETURNING) for PostgreSQL.
+// Two backends share the SQL (numbered placeholders, ON CONFLICT,
+// RETURNING): SQLite (modernc.org/sqlite, pure Go), the embedded default,
+// and PostgreSQL (jackc/pgx), which several replicas can share. What
+// differs between them is in dialect.
 package store
 
 import (
@@ -27,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sentry-mcp/sentry-mcp/hosted/secrets"
@@ -41,28 +44,68 @@ var ErrNotFound = errors.New("not found")
 // ErrReplayed is returned by UseCode for a code that was used before.
 var ErrReplayed = errors.New("authorization code used before")
 
-//go:embed migrations/sqlite/*.sql
-var sqliteMigrations embed.FS
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrationFS embed.FS
+
+// dialect is what differs between the backends.
+type dialect struct {
+	name       string // "SQLite" or "PostgreSQL", for messages
+	migrations string // directory of the embedded migrations
+	// forUpdate ends a SELECT inside a transaction whose row must stay
+	// locked until commit. SQLite needs none: its write transactions are
+	// exclusive (_txlock=immediate).
+	forUpdate string
+	// migrationLock is run first in the migration transaction, so that
+	// servers starting at once migrate one after the other ("" on SQLite,
+	// whose write transaction already excludes the others).
+	migrationLock string
+	// schemaMigrations creates the table of applied migrations.
+	schemaMigrations string
+	// rowLocks: the refresh lock is a row lock held in a transaction
+	// (PostgreSQL), else a lease row (SQLite).
+	rowLocks bool
+}
+
+var sqliteDialect = &dialect{
+	name:             "SQLite",
+	migrations:       "migrations/sqlite",
+	schemaMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)`,
+}
 
 // DB is an open, migrated database. It is safe for concurrent use.
 type DB struct {
 	sql      *sql.DB
+	dialect  *dialect
 	keys     *secrets.Keys
 	location string
 	now      func() time.Time
 
-	mu    sync.Mutex            // guards local
+	// lockTimeout bounds a refresh lock's wait on PostgreSQL.
+	lockTimeout time.Duration
+	onLockWait  atomic.Pointer[func(time.Duration, error)]
+
+	mu    sync.Mutex            // guards local and held
 	local map[string]*localLock // in-process half of Locker, by lock name
+	held  map[string]*rowLock   // PostgreSQL: refresh locks this process holds, by grant id
+}
+
+func wrapDB(sdb *sql.DB, d *dialect, keys *secrets.Keys, location string) *DB {
+	return &DB{sql: sdb, dialect: d, keys: keys, location: location, now: time.Now,
+		lockTimeout: DefaultLockTimeout, local: map[string]*localLock{}, held: map[string]*rowLock{}}
 }
 
 // Open opens (creating it and its directory, 0700/0600, if missing) and
 // migrates the database.
 // dsn "": DefaultPath(); "sqlite:PATH", "file:PATH" or a plain path: SQLite;
-// "postgres://..." / "postgresql://...": an error saying PostgreSQL support
-// is not in this build yet.
+// "postgres://..." / "postgresql://...": PostgreSQL (pgx; the URL's
+// parameters are libpq's), migrated under an advisory lock so that replicas
+// starting at once migrate once.
 func Open(ctx context.Context, dsn string, keys *secrets.Keys) (*DB, error) {
 	if keys == nil {
 		return nil, errors.New("database: no encryption key loaded")
+	}
+	if isPostgresURL(dsn) {
+		return openPostgres(ctx, strings.TrimSpace(dsn), keys)
 	}
 	p, err := sqlitePath(dsn)
 	if err != nil {
@@ -80,7 +123,7 @@ func Open(ctx context.Context, dsn string, keys *secrets.Keys) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", p, err)
 	}
-	db := &DB{sql: sdb, keys: keys, location: p, now: time.Now, local: map[string]*localLock{}}
+	db := wrapDB(sdb, sqliteDialect, keys, p)
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("database %s: %w", p, err)
@@ -107,12 +150,6 @@ func sqlitePath(dsn string) (string, error) {
 			return "", err
 		}
 		p = d
-	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
-		where := "the PostgreSQL URL"
-		if u, err := url.Parse(dsn); err == nil {
-			where = u.Redacted()
-		}
-		return "", fmt.Errorf("database %s: PostgreSQL support is not in this build yet; omit --database for the embedded SQLite database, or give a file path (sqlite:PATH)", where)
 	case strings.HasPrefix(lower, "sqlite:"):
 		p = fileURLPath(dsn[len("sqlite:"):])
 	case strings.HasPrefix(lower, "file:"):
@@ -122,7 +159,7 @@ func sqlitePath(dsn string) (string, error) {
 		if len(scheme) > 20 || strings.ContainsAny(scheme, "@:/") {
 			scheme = "this"
 		}
-		return "", fmt.Errorf("database: %q URLs are not supported; give a SQLite file path (or sqlite:PATH), or omit --database for the default", scheme)
+		return "", fmt.Errorf("database: %q URLs are not supported; give a postgres:// URL, a SQLite file path (or sqlite:PATH), or omit --database for the default", scheme)
 	default:
 		p = dsn
 	}
@@ -210,7 +247,7 @@ func prepareFile(p string) error {
 // migrate applies the embedded migrations not applied yet, in one
 // transaction (which also serialises two servers starting at once).
 func (db *DB) migrate(ctx context.Context) error {
-	migs, err := migrations()
+	migs, err := migrations(db.dialect)
 	if err != nil {
 		return err
 	}
@@ -219,7 +256,12 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("starting the migration: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)`); err != nil {
+	if db.dialect.migrationLock != "" {
+		if _, err := tx.ExecContext(ctx, db.dialect.migrationLock); err != nil {
+			return fmt.Errorf("waiting for another server's migration: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, db.dialect.schemaMigrations); err != nil {
 		return fmt.Errorf("creating schema_migrations: %w", err)
 	}
 	applied, err := appliedVersions(ctx, tx)
@@ -257,11 +299,11 @@ type migration struct {
 	sql     string
 }
 
-// migrations are the embedded SQLite migrations in version order; a file
-// is named NNNN_description.sql.
-func migrations() ([]migration, error) {
-	const dir = "migrations/sqlite"
-	entries, err := sqliteMigrations.ReadDir(dir)
+// migrations are the dialect's embedded migrations in version order; a
+// file is named NNNN_description.sql.
+func migrations(d *dialect) ([]migration, error) {
+	dir := d.migrations
+	entries, err := migrationFS.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +314,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil || v <= 0 || !strings.HasSuffix(e.Name(), ".sql") {
 			return nil, fmt.Errorf("embedded migration %s is not named NNNN_name.sql", e.Name())
 		}
-		b, err := sqliteMigrations.ReadFile(path.Join(dir, e.Name()))
+		b, err := migrationFS.ReadFile(path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -324,7 +366,7 @@ func (db *DB) Ready(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("database %s: %w", db.location, err)
 	}
-	migs, err := migrations()
+	migs, err := migrations(db.dialect)
 	if err != nil {
 		return err
 	}

@@ -6,87 +6,79 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sentry-mcp/sentry-mcp/hosted/secrets"
 )
 
-// openAt opens the database at path and closes it at the end of the test.
-func openAt(t *testing.T, path string, keys *secrets.Keys) *DB {
-	t.Helper()
-	db, err := Open(context.Background(), path, keys)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", path, err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// newDB opens a fresh database in a temporary directory.
-func newDB(t *testing.T) *DB {
-	t.Helper()
-	return openAt(t, filepath.Join(t.TempDir(), "hosted.db"), secrets.Ephemeral())
-}
-
 func TestOpenCreatesMigratesAndReopens(t *testing.T) {
-	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "data", "sentry-mcp")
-	path := filepath.Join(dir, "hosted.db")
-	keys := secrets.Ephemeral()
-	db1 := openAt(t, path, keys)
-	db2 := openAt(t, path, keys) // a second server on the same file: migrations are idempotent
-	for _, db := range []*DB{db1, db2} {
-		if err := db.Ready(ctx); err != nil {
-			t.Errorf("Ready: %v", err)
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		dsn := b.fresh(t)
+		var dir string
+		if !b.postgres() {
+			dir = filepath.Join(t.TempDir(), "data", "sentry-mcp")
+			dsn = filepath.Join(dir, "hosted.db")
 		}
-		if db.Location() != path {
-			t.Errorf("Location = %q, want %q", db.Location(), path)
+		keys := secrets.Ephemeral()
+		db1 := openAt(t, dsn, keys)
+		db2 := openAt(t, dsn, keys) // a second server on the same database: migrations are idempotent
+		for _, db := range []*DB{db1, db2} {
+			if err := db.Ready(ctx); err != nil {
+				t.Errorf("Ready: %v", err)
+			}
+			if db.Location() != dsn {
+				t.Errorf("Location = %q, want %q", db.Location(), dsn)
+			}
 		}
-	}
-	var n, v int64
-	if err := db2.sql.QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &v); err != nil {
-		t.Fatal(err)
-	}
-	migs, _ := migrations()
-	if want := int64(len(migs)); n != want || v != int64(migs[len(migs)-1].version) {
-		t.Errorf("schema_migrations has %d rows, latest %d; want %d, %d", n, v, want, migs[len(migs)-1].version)
-	}
-	db1.Close()
-	db3 := openAt(t, path, keys) // reopened after a close
-	if err := db3.Ready(ctx); err != nil {
-		t.Errorf("Ready after reopening: %v", err)
-	}
+		var n, v int64
+		if err := db2.sql.QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &v); err != nil {
+			t.Fatal(err)
+		}
+		migs, _ := migrations(db2.dialect)
+		if want := int64(len(migs)); n != want || v != int64(migs[len(migs)-1].version) {
+			t.Errorf("schema_migrations has %d rows, latest %d; want %d, %d", n, v, want, migs[len(migs)-1].version)
+		}
+		db1.Close()
+		db3 := openAt(t, dsn, keys) // reopened after a close
+		if err := db3.Ready(ctx); err != nil {
+			t.Errorf("Ready after reopening: %v", err)
+		}
 
-	fi, err := os.Stat(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o700 {
-		t.Errorf("directory mode %o, want 700", fi.Mode().Perm())
-	}
-	for _, f := range []string{path, path + "-wal", path + "-shm"} {
-		fi, err := os.Stat(f)
-		if err != nil {
-			t.Errorf("%s: %v", f, err)
-			continue
+		if !b.postgres() {
+			fi, err := os.Stat(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o700 {
+				t.Errorf("directory mode %o, want 700", fi.Mode().Perm())
+			}
+			for _, f := range []string{dsn, dsn + "-wal", dsn + "-shm"} {
+				fi, err := os.Stat(f)
+				if err != nil {
+					t.Errorf("%s: %v", f, err)
+					continue
+				}
+				if fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s mode %o, want 600", filepath.Base(f), fi.Mode().Perm())
+				}
+			}
 		}
-		if fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s mode %o, want 600", filepath.Base(f), fi.Mode().Perm())
-		}
-	}
 
-	// Ready notices a migration that is not applied.
-	if _, err := db2.sql.ExecContext(ctx, `DELETE FROM schema_migrations`); err != nil {
-		t.Fatal(err)
-	}
-	if err := db2.Ready(ctx); err == nil || !strings.Contains(err.Error(), "migration 0001_init.sql is not applied") {
-		t.Errorf("Ready without migrations = %v", err)
-	}
-	db3.Close()
-	if err := db3.Ready(ctx); err == nil {
-		t.Error("Ready on a closed database succeeded")
-	}
+		// Ready notices a migration that is not applied.
+		if _, err := db2.sql.ExecContext(ctx, `DELETE FROM schema_migrations`); err != nil {
+			t.Fatal(err)
+		}
+		if err := db2.Ready(ctx); err == nil || !strings.Contains(err.Error(), "migration 0001_init.sql is not applied") {
+			t.Errorf("Ready without migrations = %v", err)
+		}
+		db3.Close()
+		if err := db3.Ready(ctx); err == nil {
+			t.Error("Ready on a closed database succeeded")
+		}
+	})
 }
 
 func TestOpenTightensAnExistingFile(t *testing.T) {
@@ -152,8 +144,10 @@ func TestOpenDSN(t *testing.T) {
 		name, dsn, want string
 		keys            *secrets.Keys
 	}{
-		{"postgres", "postgres://admin:hunter2@db.example:5432/mcp", "PostgreSQL support is not in this build yet", secrets.Ephemeral()},
-		{"postgresql", "postgresql://admin:hunter2@db.example/mcp", "PostgreSQL support is not in this build yet", secrets.Ephemeral()},
+		{"postgres, no server", "postgres://admin:hunter2@127.0.0.1:1/mcp?connect_timeout=5", "database postgres://admin@127.0.0.1:1/mcp?connect_timeout=5: ", secrets.Ephemeral()},
+		{"postgresql, password parameter", "postgresql://admin@127.0.0.1:1/mcp?password=hunter2&connect_timeout=5", "database postgresql://admin@127.0.0.1:1/mcp?connect_timeout=5: ", secrets.Ephemeral()},
+		{"postgres, bad parameter", "postgres://admin:hunter2@127.0.0.1:1/mcp?connect_timeout=soon", "database postgres://admin@127.0.0.1:1/mcp?connect_timeout=soon: ", secrets.Ephemeral()},
+		{"postgres, no key", "postgres://admin:hunter2@127.0.0.1:1/mcp", "no encryption key", nil},
 		{"mysql", "mysql://admin:hunter2@db.example/mcp", `"mysql" URLs are not supported`, secrets.Ephemeral()},
 		{"query", "sqlite:" + filepath.Join(dir, "q.db") + "?mode=ro", "must not contain '?'", secrets.Ephemeral()},
 		{"remote file URL", "sqlite://db.example/x.db", "has no file path", secrets.Ephemeral()},
@@ -202,48 +196,100 @@ func TestHashToken(t *testing.T) {
 	}
 }
 
-// Servers starting at once on a new file: one migrates, the others find the
-// migration applied.
+// Servers starting at once on a new database: one migrates, the others
+// find the migrations applied.
 func TestOpenConcurrently(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "new", "hosted.db")
-	keys := secrets.Ephemeral()
-	const n = 4
-	errs := make(chan error, n)
-	for range n {
-		go func() {
-			db, err := Open(context.Background(), path, keys)
-			if err == nil {
-				err = db.Ready(context.Background())
-				db.Close()
-			}
-			errs <- err
-		}()
-	}
-	for range n {
-		if err := <-errs; err != nil {
-			t.Error(err)
+	eachBackend(t, func(t *testing.T, b backend) {
+		dsn := b.fresh(t)
+		if !b.postgres() {
+			dsn = filepath.Join(t.TempDir(), "new", "hosted.db")
 		}
-	}
-	db := openAt(t, path, keys)
-	var rows int
-	db.sql.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows)
-	if migs, _ := migrations(); rows != len(migs) {
-		t.Errorf("%d migration rows, want %d", rows, len(migs))
-	}
+		keys := secrets.Ephemeral()
+		const n = 4
+		errs := make(chan error, n)
+		start := make(chan struct{})
+		for range n {
+			go func() {
+				<-start
+				db, err := Open(context.Background(), dsn, keys)
+				if err == nil {
+					err = db.Ready(context.Background())
+					db.Close()
+				}
+				errs <- err
+			}()
+		}
+		close(start)
+		for range n {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		db := openAt(t, dsn, keys)
+		var rows int
+		db.sql.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows)
+		if migs, _ := migrations(db.dialect); rows != len(migs) {
+			t.Errorf("%d migration rows, want %d", rows, len(migs))
+		}
+	})
 }
 
 // A database a newer release migrated is refused by this one, which would
 // misread it.
 func TestOpenRefusesANewerSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hosted.db")
-	keys := secrets.Ephemeral()
-	db := openAt(t, path, keys)
-	if _, err := db.sql.Exec(`INSERT INTO schema_migrations (version, applied_ms) VALUES (9999, 0)`); err != nil {
+	eachBackend(t, func(t *testing.T, b backend) {
+		dsn := b.fresh(t)
+		keys := secrets.Ephemeral()
+		db := openAt(t, dsn, keys)
+		if _, err := db.sql.Exec(`INSERT INTO schema_migrations (version, applied_ms) VALUES (9999, 0)`); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		_, err := Open(context.Background(), dsn, keys)
+		if err == nil || !strings.Contains(err.Error(), "migrated by a newer sentry-mcp (schema version 9999") {
+			t.Errorf("Open: %v", err)
+		}
+	})
+}
+
+// Both backends have the same tables and columns.
+func TestMigrationsAgree(t *testing.T) {
+	for _, d := range []*dialect{sqliteDialect, postgresDialect} {
+		migs, err := migrations(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, m := range migs {
+			names = append(names, m.name)
+		}
+		if strings.Join(names, " ") != "0001_init.sql 0002_retired_refresh.sql" {
+			t.Errorf("%s migrations %v", d.name, names)
+		}
+	}
+	sqliteCols := columns(t, openAt(t, freshSQLite(t), secrets.Ephemeral()), `SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY 1`)
+	pg := newDB(t, postgresBackend)
+	pgCols := columns(t, pg, `SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1`)
+	if strings.Join(sqliteCols, " ") != strings.Join(pgCols, " ") {
+		t.Errorf("the schemas differ:\nSQLite     %v\nPostgreSQL %v", sqliteCols, pgCols)
+	}
+}
+
+func columns(t *testing.T, db *DB, q string) []string {
+	t.Helper()
+	rows, err := db.sql.Query(q)
+	if err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
-	_, err := Open(context.Background(), path, keys)
-	if err == nil || !strings.Contains(err.Error(), "migrated by a newer sentry-mcp (schema version 9999") {
-		t.Errorf("Open: %v", err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
 	}
+	slices.Sort(out)
+	return out
 }

@@ -57,7 +57,7 @@ func (db *DB) UseCode(ctx context.Context, code string) (*Code, error) {
 	var scopes string
 	var expires, used int64
 	err = tx.QueryRowContext(ctx,
-		`SELECT grant_id, client_id, redirect_uri, challenge, resource, scopes, expires_ms, used_ms FROM codes WHERE code_hash = $1`, h).
+		`SELECT grant_id, client_id, redirect_uri, challenge, resource, scopes, expires_ms, used_ms FROM codes WHERE code_hash = $1`+db.dialect.forUpdate, h).
 		Scan(&c.GrantID, &c.ClientID, &c.RedirectURI, &c.Challenge, &c.Resource, &scopes, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -193,9 +193,12 @@ func (db *DB) RotateRefresh(ctx context.Context, old, clientID string, next Rota
 		return nil, fmt.Errorf("database: rotating the refresh token: %w", err)
 	}
 	defer tx.Rollback()
+	// Locking old's row makes concurrent rotations of it take turns (on
+	// PostgreSQL; SQLite's write transactions are exclusive): the later one
+	// then sees, and retires, the successor the earlier one stored.
 	var retired int64
 	t, err := scanToken(tx.QueryRowContext(ctx,
-		`SELECT `+tokenColumns+`, retired_ms FROM tokens WHERE token_hash = $1 AND kind = 'refresh' AND expires_ms > $2`, h, now), &retired)
+		`SELECT `+tokenColumns+`, retired_ms FROM tokens WHERE token_hash = $1 AND kind = 'refresh' AND expires_ms > $2`+db.dialect.forUpdate, h, now), &retired)
 	switch {
 	case err != nil:
 		return nil, err
