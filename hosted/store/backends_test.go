@@ -53,11 +53,10 @@ func postgresServer(t *testing.T) string {
 	t.Helper()
 	u := os.Getenv("SENTRY_MCP_TEST_POSTGRES")
 	if u == "" {
-		msg := "SENTRY_MCP_TEST_POSTGRES is not set: skipping the PostgreSQL half (start a server with scripts/postgres.sh)"
 		if os.Getenv("SENTRY_MCP_REQUIRE_POSTGRES") == "1" {
-			t.Fatal(msg + ", but SENTRY_MCP_REQUIRE_POSTGRES=1")
+			t.Fatal("SENTRY_MCP_REQUIRE_POSTGRES=1, but SENTRY_MCP_TEST_POSTGRES is not set (start a server with scripts/postgres.sh)")
 		}
-		t.Skip(msg)
+		t.Skip("SENTRY_MCP_TEST_POSTGRES is not set: skipping the PostgreSQL half (start a server with scripts/postgres.sh)")
 	}
 	return u
 }

@@ -1,0 +1,250 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sentry-mcp/sentry-mcp/auth"
+	"github.com/sentry-mcp/sentry-mcp/hosted/secrets"
+)
+
+// withPassword is dsn with a password in its user part (the test server
+// trusts every local connection, so any password works).
+func withPassword(t *testing.T, dsn, password string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String()
+}
+
+// The database's password appears in neither Location nor errors.
+func TestPostgresPasswordStaysOut(t *testing.T) {
+	dsn := postgresBackend.fresh(t)
+	db := openAt(t, withPassword(t, dsn, "hunter2"), secrets.Ephemeral())
+	if db.Location() != dsn {
+		t.Errorf("Location = %q, want %q", db.Location(), dsn)
+	}
+	u, _ := url.Parse(withPassword(t, dsn, "hunter2"))
+	u.Path = "/no_such_database"
+	_, err := Open(context.Background(), u.String(), secrets.Ephemeral())
+	if err == nil || !strings.Contains(err.Error(), "no_such_database") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Open of a missing database: %v", err)
+	}
+}
+
+// A Lock that waits past the lock timeout fails with a clear error, whether
+// the holder is another server or this one.
+func TestPostgresLockTimeout(t *testing.T) {
+	a, b := twoServers(t, postgresBackend)
+	withGrants(t, a, "g_1")
+	a.lockTimeout, b.lockTimeout = 300*time.Millisecond, 300*time.Millisecond
+	unlock := lock(t, a, "g_1")
+	for name, waiter := range map[string]*DB{"another server": b, "this server": a} {
+		waits := recordLockWaits(waiter)
+		start := time.Now()
+		_, err := waiter.Locker("g_1").Lock(context.Background())
+		d := time.Since(start)
+		if !errors.Is(err, errLockTimeout) || !strings.Contains(err.Error(), "waiting for another sentry-mcp server to finish refreshing the grant's Sentry token: timed out after 300ms") {
+			t.Errorf("%s: Lock = %v, want a timeout", name, err)
+		}
+		if d < 250*time.Millisecond || d > 3*time.Second {
+			t.Errorf("%s: Lock gave up after %v, want 300ms", name, d)
+		}
+		if ds, errs := waits.get(); len(errs) != 1 || !errors.Is(errs[0], errLockTimeout) || ds[0] < 250*time.Millisecond {
+			t.Errorf("%s: OnLockWait got %v %v", name, ds, errs)
+		}
+		waiter.OnLockWait(nil)
+	}
+	unlock()
+	lock(t, b, "g_1")()
+	lock(t, a, "g_1")()
+}
+
+// backendPID is the PostgreSQL session holding db's lock of grant.
+func backendPID(t *testing.T, db *DB, grant string) int {
+	t.Helper()
+	var pid int
+	held, err := db.inHeldLock(grant, func(tx *sql.Tx) error {
+		return tx.QueryRow(`SELECT pg_backend_pid()`).Scan(&pid)
+	})
+	if !held || err != nil {
+		t.Fatalf("the lock's session: held %v, %v", held, err)
+	}
+	return pid
+}
+
+// A server whose connection dies while it holds the lock (the process was
+// killed, the network went) releases it: PostgreSQL ends the session's
+// transaction, and another server takes the lock at once.
+func TestPostgresDeadHolderReleasesTheLock(t *testing.T) {
+	a, b := twoServers(t, postgresBackend)
+	withGrants(t, a, "g_1")
+	cs := a.CredentialStore("g_1", "u", "s")
+	unlockA := lock(t, a, "g_1")
+	pid := backendPID(t, a, "g_1")
+	waiting := lockAsync(b, "g_1")
+	select {
+	case <-waiting:
+		t.Fatal("the second Lock did not wait for the first")
+	case <-time.After(150 * time.Millisecond):
+	}
+	var ok bool
+	if err := b.sql.QueryRow(`SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend: %v %v", ok, err)
+	}
+	select {
+	case unlockB, ok := <-waiting:
+		if !ok {
+			t.Fatal("the second Lock failed")
+		}
+		defer unlockB()
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lock of a dead session was not released")
+	}
+	// The dead holder's store fails at once (no hang, no write outside the
+	// lock), and its unlock is harmless.
+	c := testGrant("g_1").Credential
+	c.AccessToken = "sntryu_AFTER_DEATH"
+	start := time.Now()
+	if err := cs.Save(c); err == nil {
+		t.Error("Save on a dead lock's transaction succeeded")
+	}
+	if _, err := cs.Load(host); err == nil {
+		t.Error("Load on a dead lock's transaction succeeded")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the dead holder's Save and Load took %v", d)
+	}
+	unlockA()
+	if g, err := b.Grant(context.Background(), "g_1"); err != nil || g.Credential.AccessToken == "sntryu_AFTER_DEATH" {
+		t.Errorf("after the holder died: %v", err)
+	}
+	// A goes on with a new connection once the lock is free again.
+	if _, err := cs.Load(host); err != nil {
+		t.Errorf("Load after unlocking: %v", err)
+	}
+}
+
+// While one server holds a grant's refresh lock its store loads and saves
+// in the lock's transaction; other servers read the committed grant,
+// issue tokens of the grant, and wait to write it until unlock.
+func TestPostgresLockedGrant(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoServers(t, postgresBackend)
+	withGrants(t, a, "g_1")
+	csA, csB := a.CredentialStore("g_1", "u", "s"), b.CredentialStore("g_1", "u", "s")
+	unlock := lock(t, a, "g_1")
+	c, err := csA.Load(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.AccessToken = "sntryu_SAVED_UNDER_LOCK"
+	start := time.Now()
+	if err := csA.Save(c); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Save under our own lock took %v (waited on its own row lock?)", d)
+	}
+	if got, err := csA.Load(host); err != nil || got.AccessToken != "sntryu_SAVED_UNDER_LOCK" {
+		t.Errorf("Load under the lock: %v", err)
+	}
+	// Not committed yet: B reads the previous token, without waiting.
+	if g, err := b.Grant(ctx, "g_1"); err != nil || g.Credential.AccessToken != testGrant("g_1").Credential.AccessToken {
+		t.Errorf("B read %v", err)
+	}
+	// MCP tokens and codes of the grant are issued meanwhile (their foreign
+	// key checks do not wait for the refresh).
+	tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := b.PutToken(tctx, "at-during-refresh", &Token{Kind: "access", GrantID: "g_1", Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Errorf("PutToken while the grant is locked: %v", err)
+	}
+	if err := b.PutCode(tctx, "code-during-refresh", &Code{GrantID: "g_1", Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Errorf("PutCode while the grant is locked: %v", err)
+	}
+	cancel()
+	// B's save and a revocation wait for the lock.
+	bc := *c
+	bc.AccessToken = "sntryu_SAVED_BY_B"
+	saved := make(chan error, 1)
+	go func() { saved <- csB.Save(&bc) }()
+	select {
+	case err := <-saved:
+		t.Fatalf("B saved the grant while A held its lock: %v", err)
+	case <-time.After(150 * time.Millisecond):
+	}
+	unlock()
+	if err := <-saved; err != nil {
+		t.Fatal(err)
+	}
+	if g, err := a.Grant(ctx, "g_1"); err != nil || g.Credential.AccessToken != "sntryu_SAVED_BY_B" {
+		t.Errorf("after unlock and B's save: %v", err)
+	}
+
+	unlock = lock(t, a, "g_1")
+	deleted := make(chan error, 1)
+	go func() { deleted <- b.DeleteGrant(ctx, "g_1") }()
+	select {
+	case err := <-deleted:
+		t.Fatalf("the grant was deleted under the refresh lock: %v", err)
+	case <-time.After(150 * time.Millisecond):
+	}
+	if err := csA.Save(c); err != nil {
+		t.Errorf("Save under the lock, a revocation waiting: %v", err)
+	}
+	unlock()
+	if err := <-deleted; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := csA.Load(host); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("Load after the revocation: %v", err)
+	}
+}
+
+// Under the lock a store works as without it; a grant deleted before the
+// lock was taken is gone for Load and Save.
+func TestCredentialStoreUnderLock(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		a, other := twoServers(t, b)
+		withGrants(t, a, "g_1", "g_2")
+		cs := a.CredentialStore("g_1", "u", "s")
+		unlock := lock(t, a, "g_1")
+		c, err := cs.Load(host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.AccessToken = "sntryu_UNDER_LOCK"
+		if err := cs.Save(c); err != nil {
+			t.Fatal(err)
+		}
+		if err := cs.Save(&auth.Credential{Host: "https://evil.example", AccessToken: "x"}); err == nil {
+			t.Error("Save for another host succeeded under the lock")
+		}
+		unlock()
+		if g, err := other.Grant(ctx, "g_1"); err != nil || g.Credential.AccessToken != "sntryu_UNDER_LOCK" {
+			t.Errorf("after unlock the other server reads %v", err)
+		}
+
+		if err := other.DeleteGrant(ctx, "g_2"); err != nil {
+			t.Fatal(err)
+		}
+		cs2 := a.CredentialStore("g_2", "u", "s")
+		unlock = lock(t, a, "g_2")
+		defer unlock()
+		if _, err := cs2.Load(host); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("Load of a deleted grant under the lock: %v", err)
+		}
+		if err := cs2.Save(c); err == nil || !strings.Contains(err.Error(), "grant g_2 was deleted (revoked)") {
+			t.Errorf("Save of a deleted grant under the lock: %v", err)
+		}
+	})
+}
