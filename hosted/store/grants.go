@@ -188,7 +188,7 @@ func (db *DB) ListGrants(ctx context.Context) ([]*Grant, error) {
 
 // DeleteGrant deletes the grant with its codes and tokens. ErrNotFound.
 func (db *DB) DeleteGrant(ctx context.Context, id string) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("database: deleting grant: %w", err)
 	}
@@ -317,7 +317,7 @@ func (s *credentialStore) Save(c *auth.Credential) error {
 	if held, err := db.inHeldLock(s.grant, func(tx *sql.Tx) error { return save(tx) }); held {
 		return err
 	}
-	tx, err := db.sql.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("database: saving grant %s: %w", s.grant, err)
 	}

@@ -170,7 +170,7 @@ func (l *rowLocker) lock(ctx context.Context, start time.Time) (func(), error) {
 	}
 	// The transaction outlives Lock's ctx (database/sql would roll it back
 	// when ctx ends); each statement below still ends with ctx.
-	tx, err := db.sql.BeginTx(context.WithoutCancel(ctx), nil)
+	tx, err := db.begin(context.WithoutCancel(ctx))
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("refresh lock: %w", err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -28,6 +29,7 @@ var postgresDialect = &dialect{
 	migrationLock:    fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, int64(migrationLockKey)),
 	schemaMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)`,
 	rowLocks:         true,
+	tx:               &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 }
 
 func isPostgresURL(dsn string) bool {
@@ -89,6 +91,10 @@ func openPostgres(ctx context.Context, dsn string, keys *secrets.Keys) (*DB, err
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxIdleTime(5 * time.Minute)
 	db := wrapDB(sdb, postgresDialect, keys, loc)
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("database %s: connecting: %w", loc, scrub(err, password))
+	}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("database %s: %w", loc, scrub(err, password))

@@ -248,3 +248,58 @@ func TestCredentialStoreUnderLock(t *testing.T) {
 		}
 	})
 }
+
+// A server whose default isolation is stricter changes nothing: the store's
+// transactions are READ COMMITTED, so the server that waited for the lock
+// reads what the holder committed, and concurrent rotations take turns
+// (under REPEATABLE READ both would fail to serialise).
+func TestPostgresReadCommittedWhateverTheDefault(t *testing.T) {
+	ctx := context.Background()
+	dsn := postgresBackend.fresh(t)
+	u, _ := url.Parse(dsn)
+	if _, err := adminDB(t).Exec(`ALTER DATABASE ` + strings.TrimPrefix(u.Path, "/") + ` SET default_transaction_isolation = 'repeatable read'`); err != nil {
+		t.Fatal(err)
+	}
+	keys := secrets.Ephemeral()
+	a, b := openAt(t, dsn, keys), openAt(t, dsn, keys)
+	var level string
+	if err := b.sql.QueryRow(`SHOW default_transaction_isolation`).Scan(&level); err != nil || level != "repeatable read" {
+		t.Fatalf("default isolation %q %v", level, err)
+	}
+	withGrants(t, a, "g_1")
+	unlockA := lock(t, a, "g_1")
+	waiting := lockAsync(b, "g_1")
+	time.Sleep(100 * time.Millisecond) // b's transaction has begun and waits for the row
+	c, err := a.CredentialStore("g_1", "u", "s").Load(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.AccessToken = "sntryu_REFRESHED_BY_A"
+	if err := a.CredentialStore("g_1", "u", "s").Save(c); err != nil {
+		t.Fatal(err)
+	}
+	unlockA()
+	unlockB, ok := <-waiting
+	if !ok {
+		t.Fatal("B's Lock failed")
+	}
+	got, err := b.CredentialStore("g_1", "u", "s").Load(host)
+	unlockB()
+	if err != nil || got.AccessToken != "sntryu_REFRESHED_BY_A" {
+		t.Errorf("B under the lock read %v (stale: %v)", err, got != nil && got.AccessToken != "sntryu_REFRESHED_BY_A")
+	}
+
+	exp := time.Now().Add(time.Hour)
+	if err := a.PutToken(ctx, "R0", &Token{Kind: "refresh", GrantID: "g_1", ClientID: "c", Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	wins := race(t, 4, func() error {
+		_, err := b.RotateRefresh(ctx, "R0", "c", Rotation{Access: "A" + randomHex(4), Refresh: "R" + randomHex(4), AccessExpires: exp, RefreshExpires: exp})
+		return err
+	}, errNever)
+	if wins != 4 {
+		t.Errorf("%d of 4 concurrent rotations succeeded", wins)
+	}
+}
+
+var errNever = errors.New("no error is allowed")

@@ -64,6 +64,10 @@ type dialect struct {
 	// rowLocks: the refresh lock is a row lock held in a transaction
 	// (PostgreSQL), else a lease row (SQLite).
 	rowLocks bool
+	// tx are the options of every transaction. PostgreSQL's are READ
+	// COMMITTED whatever the server's default: a statement after a row
+	// lock's wait must see what the holder committed.
+	tx *sql.TxOptions
 }
 
 var sqliteDialect = &dialect{
@@ -251,7 +255,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tx, err := db.sql.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("starting the migration: %w", err)
 	}
@@ -348,6 +352,11 @@ func appliedVersions(ctx context.Context, q querier) (map[int64]bool, error) {
 		applied[v] = true
 	}
 	return applied, rows.Err()
+}
+
+// begin starts a transaction with the dialect's options.
+func (db *DB) begin(ctx context.Context) (*sql.Tx, error) {
+	return db.sql.BeginTx(ctx, db.dialect.tx)
 }
 
 // Close closes the database.

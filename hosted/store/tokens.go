@@ -39,7 +39,7 @@ func (db *DB) PutCode(ctx context.Context, code string, c *Code) error {
 func (db *DB) UseCode(ctx context.Context, code string) (*Code, error) {
 	h := HashToken(code)
 	now := ms(db.now())
-	tx, err := db.sql.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("database: using the authorization code: %w", err)
 	}
@@ -188,7 +188,7 @@ func (db *DB) RotateRefresh(ctx context.Context, old, clientID string, next Rota
 		return nil, errors.New("database: a rotation needs two tokens with expiries")
 	}
 	h, now := HashToken(old), ms(db.now())
-	tx, err := db.sql.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("database: rotating the refresh token: %w", err)
 	}
@@ -247,7 +247,7 @@ func (db *DB) DeleteToken(ctx context.Context, token string) error {
 // many.
 func (db *DB) DeleteExpired(ctx context.Context) (int64, error) {
 	now := ms(db.now())
-	tx, err := db.sql.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("database: deleting expired records: %w", err)
 	}
