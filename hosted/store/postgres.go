@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +78,10 @@ func scrub(err error, password string) error {
 // openPostgres connects to the PostgreSQL at dsn and migrates it.
 func openPostgres(ctx context.Context, dsn string, keys *secrets.Keys) (*DB, error) {
 	loc, password := redactURL(dsn)
+	dsn, maxConns, err := poolSize(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", loc, err)
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", loc, scrub(err, password))
@@ -88,7 +93,8 @@ func openPostgres(ctx context.Context, dsn string, keys *secrets.Keys) (*DB, err
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
 	}
 	sdb := stdlib.OpenDB(*cfg)
-	sdb.SetMaxIdleConns(8)
+	sdb.SetMaxOpenConns(maxConns)
+	sdb.SetMaxIdleConns(maxConns)
 	sdb.SetConnMaxIdleTime(5 * time.Minute)
 	db := wrapDB(sdb, postgresDialect, keys, loc)
 	if err := sdb.PingContext(ctx); err != nil {
@@ -100,6 +106,31 @@ func openPostgres(ctx context.Context, dsn string, keys *secrets.Keys) (*DB, err
 		return nil, fmt.Errorf("database %s: %w", loc, scrub(err, password))
 	}
 	return db, nil
+}
+
+// DefaultPoolSize is how many connections one server opens to PostgreSQL
+// at most, unless the URL's pool_max_conns parameter says otherwise. Each
+// refresh in progress holds one (its lock's transaction).
+const DefaultPoolSize = 25
+
+// poolSize takes the pool_max_conns parameter (as pgxpool names it) out of
+// dsn, which libpq does not know.
+func poolSize(dsn string) (string, int, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn, DefaultPoolSize, nil // pgx reports the malformed URL
+	}
+	q := u.Query()
+	if !q.Has("pool_max_conns") {
+		return dsn, DefaultPoolSize, nil
+	}
+	n, err := strconv.Atoi(q.Get("pool_max_conns"))
+	if err != nil || n < 2 {
+		return "", 0, fmt.Errorf("pool_max_conns=%q: want a number of connections, at least 2", q.Get("pool_max_conns"))
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
 }
 
 // isLockTimeout reports a statement PostgreSQL ended at lock_timeout.

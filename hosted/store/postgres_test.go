@@ -40,6 +40,28 @@ func TestPostgresPasswordStaysOut(t *testing.T) {
 	}
 }
 
+// pool_max_conns sets the size of the connection pool (and is not sent to
+// the server, which would refuse it).
+func TestPostgresPoolSize(t *testing.T) {
+	dsn := postgresBackend.fresh(t)
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("pool_max_conns", "3")
+	u.RawQuery = q.Encode()
+	for _, tc := range []struct {
+		dsn  string
+		want int
+	}{
+		{dsn, DefaultPoolSize},
+		{u.String(), 3},
+	} {
+		db := openAt(t, tc.dsn, secrets.Ephemeral())
+		if got := db.sql.Stats().MaxOpenConnections; got != tc.want {
+			t.Errorf("%s: %d connections at most, want %d", tc.dsn, got, tc.want)
+		}
+	}
+}
+
 // A Lock that waits past the lock timeout fails with a clear error, whether
 // the holder is another server or this one.
 func TestPostgresLockTimeout(t *testing.T) {

@@ -98,12 +98,13 @@ func wrapDB(sdb *sql.DB, d *dialect, keys *secrets.Keys, location string) *DB {
 		lockTimeout: DefaultLockTimeout, local: map[string]*localLock{}, held: map[string]*rowLock{}}
 }
 
-// Open opens (creating it and its directory, 0700/0600, if missing) and
-// migrates the database.
+// Open opens and migrates the database (SQLite: creating it and its
+// directory, 0700/0600, if missing).
 // dsn "": DefaultPath(); "sqlite:PATH", "file:PATH" or a plain path: SQLite;
 // "postgres://..." / "postgresql://...": PostgreSQL (pgx; the URL's
-// parameters are libpq's), migrated under an advisory lock so that replicas
-// starting at once migrate once.
+// parameters are libpq's, plus pool_max_conns, default DefaultPoolSize),
+// migrated under an advisory lock so that replicas starting at once
+// migrate once.
 func Open(ctx context.Context, dsn string, keys *secrets.Keys) (*DB, error) {
 	if keys == nil {
 		return nil, errors.New("database: no encryption key loaded")

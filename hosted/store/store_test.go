@@ -147,6 +147,7 @@ func TestOpenDSN(t *testing.T) {
 		{"postgres, no server", "postgres://admin:hunter2@127.0.0.1:1/mcp?connect_timeout=5", "database postgres://admin@127.0.0.1:1/mcp?connect_timeout=5: ", secrets.Ephemeral()},
 		{"postgresql, password parameter", "postgresql://admin@127.0.0.1:1/mcp?password=hunter2&connect_timeout=5", "database postgresql://admin@127.0.0.1:1/mcp?connect_timeout=5: ", secrets.Ephemeral()},
 		{"postgres, bad parameter", "postgres://admin:hunter2@127.0.0.1:1/mcp?connect_timeout=soon", "database postgres://admin@127.0.0.1:1/mcp?connect_timeout=soon: ", secrets.Ephemeral()},
+		{"postgres, bad pool size", "postgres://admin:hunter2@127.0.0.1:1/mcp?pool_max_conns=many", `pool_max_conns="many": want a number of connections`, secrets.Ephemeral()},
 		{"postgres, no key", "postgres://admin:hunter2@127.0.0.1:1/mcp", "no encryption key", nil},
 		{"mysql", "mysql://admin:hunter2@db.example/mcp", `"mysql" URLs are not supported`, secrets.Ephemeral()},
 		{"query", "sqlite:" + filepath.Join(dir, "q.db") + "?mode=ro", "must not contain '?'", secrets.Ephemeral()},
