@@ -1001,8 +1001,10 @@ func TestShutdownGraceEnds(t *testing.T) {
 	}
 }
 
-// A subscriptions/listen stream (protocol 2026-07-28) ends when shutdown
-// begins instead of holding it for the whole grace period.
+// A subscriptions/listen request (protocol 2026-07-28) is acknowledged
+// with no notifications (stateless HTTP pushes none, so tools.listChanged
+// is not offered), and neither it nor shutdown waits: a listening stream
+// never holds shutdown for the grace period.
 func TestShutdownEndsListenStreams(t *testing.T) {
 	e := newEnv(t, envOptions{grace: 10 * time.Second})
 	v := mcp.LATEST_PROTOCOL_VERSION
@@ -1025,7 +1027,7 @@ func TestShutdownEndsListenStreams(t *testing.T) {
 		t.Errorf("listen stream Cache-Control = %q, want private, no-store", cc)
 	}
 	buf := make([]byte, 4096)
-	if n, err := resp.Body.Read(buf); err != nil || !strings.Contains(string(buf[:n]), "acknowledged") {
+	if n, err := resp.Body.Read(buf); (err != nil && err != io.EOF) || !strings.Contains(string(buf[:n]), `"notifications":{}`) {
 		t.Fatalf("first event: %q %v", buf[:n], err)
 	}
 	start := time.Now()
