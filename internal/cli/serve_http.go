@@ -131,6 +131,7 @@ func runServeHTTP(ctx context.Context, o *options, logger *slog.Logger) error {
 		return err
 	}
 	refreshed.Store(hs.Metrics())
+	db.OnLockWait(hs.Metrics().LockWait)
 	metrics.set(hs.Metrics().Upstream(sentryTransport()))
 
 	go sweep(ctx, db, logger)
