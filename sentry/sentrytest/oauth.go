@@ -91,6 +91,7 @@ type oauthState struct {
 	// Fault injection for clients (HoldTokenRequests, EditTokenResponses,
 	// EditDeviceResponses).
 	hold       chan struct{}
+	held       int // token requests waiting on hold
 	editToken  func(grantType string, body map[string]any)
 	editDevice func(body map[string]any)
 }
@@ -168,7 +169,10 @@ func (s *Server) FailNextOAuth(n int, status int, body string) {
 
 // HoldTokenRequests makes every /oauth/token/ request hang (before it is
 // looked at) until release is called or the client gives up; requests are
-// still recorded by Requests. release is idempotent; call it before Close,
+// still recorded by Requests. A held request whose client has gone away
+// (its connection closed or its context ended) is dropped unanswered and
+// changes nothing, even when release comes first: it models a request
+// that never reached Sentry. release is idempotent; call it before Close,
 // which waits for outstanding requests.
 func (s *Server) HoldTokenRequests() (release func()) {
 	ch := make(chan struct{})
@@ -186,6 +190,14 @@ func (s *Server) HoldTokenRequests() (release func()) {
 			close(ch)
 		})
 	}
+}
+
+// HeldTokenRequests is the number of /oauth/token/ requests waiting on
+// HoldTokenRequests' hold right now (a dropped one no longer counts).
+func (s *Server) HeldTokenRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.oauth.held
 }
 
 // EditTokenResponses passes the body of every successful /oauth/token/
@@ -646,12 +658,20 @@ func (s *Server) oauthToken(c *call) {
 	}
 	s.mu.Lock()
 	hold := s.oauth.hold
+	if hold != nil {
+		s.oauth.held++
+	}
 	s.mu.Unlock()
 	if hold != nil {
 		select {
 		case <-hold:
 		case <-c.r.Context().Done():
-			return
+		}
+		s.mu.Lock()
+		s.oauth.held--
+		s.mu.Unlock()
+		if c.r.Context().Err() != nil {
+			return // the client went away: as if it never reached Sentry
 		}
 	}
 	clientID, clientSecret, ok := clientCredentials(w, c.r, form)

@@ -1,10 +1,13 @@
 package sentrytest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -930,5 +933,71 @@ func TestOAuthEditResponses(t *testing.T) {
 	s.EditDeviceResponses(func(body map[string]any) { body["verification_uri"] = "https://evil.example/" })
 	if d := deviceCode(t, s, url.Values{"client_id": {oaClientID}}); d["verification_uri"] != "https://evil.example/" || d["user_code"] == nil {
 		t.Errorf("edited device response %v", d)
+	}
+}
+
+// A held token request whose client goes away (its context ends, or its
+// process dies and the connection closes) is dropped: after release the
+// refresh token it carried still works, as if it never reached Sentry.
+func TestOAuthHoldDropsAbandonedRequests(t *testing.T) {
+	tests := []struct {
+		name    string
+		abandon func(t *testing.T, s *Server, form url.Values) (leave func())
+	}{
+		{"context canceled", func(t *testing.T, s *Server, form url.Values) func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/oauth/token/", strings.NewReader(form.Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if res, err := http.DefaultClient.Do(req); err == nil {
+					res.Body.Close()
+					t.Errorf("an abandoned request was answered: %d", res.StatusCode)
+				}
+			}()
+			return func() { cancel(); <-done }
+		}},
+		{"connection closed", func(t *testing.T, s *Server, form url.Values) func() {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := form.Encode()
+			fmt.Fprintf(conn, "POST /oauth/token/ HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
+				strings.TrimPrefix(s.URL, "http://"), len(body), body)
+			return func() { conn.Close() }
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newOAuthServer(t, Options{})
+			r1 := mint(t, s, "org:read")["refresh_token"].(string)
+			release := s.HoldTokenRequests()
+			defer release()
+			leave := tt.abandon(t, s, refreshForm(r1))
+			waitHeld(t, s, 1)
+			leave()
+			waitHeld(t, s, 0)
+			release()
+			if r := postForm(t, s, "/oauth/token/", refreshForm(r1)); r.status != 200 {
+				t.Errorf("the refresh token of the dropped request no longer works: %d %s", r.status, r.body)
+			}
+			if g := s.TokenGrants()[grantRefreshToken]; g != 1 {
+				t.Errorf("%d refresh_token grants, want 1 (the dropped request is not one)", g)
+			}
+		})
+	}
+}
+
+func waitHeld(t *testing.T, s *Server, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); s.HeldTokenRequests() != n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("HeldTokenRequests() = %d, want %d", s.HeldTokenRequests(), n)
+		}
 	}
 }
