@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -45,6 +46,9 @@ type hosted struct {
 	// Secrets the server was given; none may appear in its logs.
 	secrets []string
 	stderr  *lockedBuffer
+	// kill ends the process with SIGKILL and waits for it to be gone
+	// (the test's cleanup then expects no clean exit).
+	kill func()
 }
 
 type lockedBuffer struct {
@@ -105,7 +109,9 @@ func startHosted(t *testing.T, args, env []string) *hosted {
 	t.Helper()
 	dir := t.TempDir()
 	args = append([]string{"serve"}, args...)
-	args = append(args, "--database", filepath.Join(dir, "db", "hosted.db"))
+	if !slices.Contains(args, "--database") {
+		args = append(args, "--database", filepath.Join(dir, "db", "hosted.db"))
+	}
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
@@ -119,12 +125,19 @@ func startHosted(t *testing.T, args, env []string) *hosted {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
+	var waitErr error // cmd.Wait's result, once gone is closed
+	gone := make(chan struct{})
 	go func() {
-		err := cmd.Wait()
+		waitErr = cmd.Wait()
 		pw.Close()
-		exited <- err
+		close(gone)
 	}()
+	var killed atomic.Bool
+	h.kill = func() {
+		killed.Store(true)
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-gone
+	}
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -139,16 +152,23 @@ func startHosted(t *testing.T, args, env []string) *hosted {
 		io.Copy(io.Discard, pr)
 	}()
 	t.Cleanup(func() {
+		if killed.Load() {
+			<-gone
+			if t.Failed() {
+				t.Logf("serve --http (killed) stderr:\n%s", h.stderr)
+			}
+			return
+		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("serve --http exited with %v after SIGTERM", err)
+		case <-gone:
+			if waitErr != nil {
+				t.Errorf("serve --http exited with %v after SIGTERM", waitErr)
 			}
 		case <-time.After(10 * time.Second):
 			t.Errorf("serve --http did not exit within 10s of SIGTERM")
 			cmd.Process.Kill()
-			<-exited
+			<-gone
 		}
 		if t.Failed() {
 			t.Logf("serve --http stderr:\n%s", h.stderr)
@@ -157,8 +177,8 @@ func startHosted(t *testing.T, args, env []string) *hosted {
 	select {
 	case u := <-found:
 		h.URL = u
-	case err := <-exited:
-		t.Fatalf("serve %v exited (%v) before serving:\n%s", args, err, h.stderr)
+	case <-gone:
+		t.Fatalf("serve %v exited (%v) before serving:\n%s", args, waitErr, h.stderr)
 	case <-time.After(15 * time.Second):
 		t.Fatalf("serve %v: no %q line within 15s:\n%s", args, "serving MCP over HTTP", h.stderr)
 	}
