@@ -251,16 +251,19 @@ func (s *replicaSet) signIn(t *testing.T, ctx context.Context) string {
 	b := newBrowser(s.front, s.fake.URL, "http://127.0.0.1:47614/callback")
 	c := newSDKClient(t, b, "sentry-mcp e2e (replicas)", nil)
 	c.connect(t, ctx, s.front.URL)
-	served := map[int]bool{}
+	// The browser's consent page, consent POST and callback follow one
+	// another through the proxy, so each lands on another replica.
+	by := map[string]int{}
 	var steps []string
 	for _, h := range s.proxy.hops(from) {
 		if strings.HasPrefix(h.Path, "/oauth/") {
-			served[h.Replica] = true
+			by[h.Method+" "+h.Path] = h.Replica
 			steps = append(steps, fmt.Sprintf("%s %s → replica %d", h.Method, h.Path, h.Replica+1))
 		}
 	}
-	if len(served) < 2 {
-		t.Fatalf("the sign-in's OAuth steps all went to one replica: %q", steps)
+	page, post, callback := by["GET /oauth/authorize"], by["POST /oauth/authorize"], by["GET /oauth/callback"]
+	if len(steps) < 5 || page == post || post == callback {
+		t.Fatalf("the sign-in's consent page, consent POST and callback were not served by different replicas: %q", steps)
 	}
 	if len(s.tokensIssued("authorization_code")) != 1 {
 		t.Fatalf("the fake issued %d tokens by authorization_code, want 1", len(s.tokensIssued("authorization_code")))
