@@ -146,7 +146,25 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, resource, org 
 	if org != "" {
 		h = s.pins.get(org)
 	}
-	h.h.ServeHTTP(w, r)
+	// A tool call may find out that Sentry no longer accepts the user's
+	// sign-in (its token rejected and the refresh refused). Its answer is
+	// held back until that is ruled out: then the request gets the 401
+	// challenge, so the client signs in again, instead of a tool error.
+	if msg.Method == string(mcp.MethodToolsCall) {
+		held := &heldResponse{header: http.Header{}}
+		h.h.ServeHTTP(held, r)
+		if st.result() == "tool_error" {
+			if _, err := s.cfg.Auth.Authenticate(r, resource); err != nil {
+				outcome = "unauthorized"
+				s.log.DebugContext(r.Context(), "the sign-in ended during the call", "resource", resource, "reason", err.Error())
+				s.challenge(w, resource, true)
+				return
+			}
+		}
+		held.replay(w)
+	} else {
+		h.h.ServeHTTP(w, r)
+	}
 
 	status := 0
 	if rec, ok := w.(*recorder); ok {
@@ -176,6 +194,40 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, resource, org 
 	case outcome == "":
 		outcome = "ok" // a notification, accepted
 	}
+}
+
+// heldResponse keeps a response to write it later (or not at all).
+type heldResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldResponse) Header() http.Header { return h.header }
+
+func (h *heldResponse) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+func (h *heldResponse) Write(p []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return h.body.Write(p)
+}
+
+// replay writes the held response to w; nothing if none was written.
+func (h *heldResponse) replay(w http.ResponseWriter) {
+	if h.status == 0 {
+		return
+	}
+	for k, v := range h.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(h.status)
+	_, _ = w.Write(h.body.Bytes())
 }
 
 func (s *Server) tooLarge(w http.ResponseWriter) {

@@ -34,6 +34,7 @@ const (
 	bobMCP      = "mcp-bob-0123456789abcdef"
 	acmeMCP     = "mcp-acme-0123456789abcdef" // alice, for /mcp/acme only
 	slowMCP     = "mcp-slow-0123456789abcdef"
+	endedMCP    = "mcp-ended-0123456789abcdef" // valid for one Authenticate: its sign-in ends during the call
 	aliceSentry = "sntry-alice-secret"
 	bobSentry   = "sntry-bob-secret"
 	slowSentry  = "sntry-slow-secret"
@@ -45,6 +46,7 @@ var defaultScopes = []string{"org:read", "project:read", "team:read", "event:rea
 // as the authorization server's verifier does.
 type fakeAuth struct {
 	users map[string]fakeUser
+	ended atomic.Int32 // Authenticate calls with endedMCP
 }
 
 type fakeUser struct {
@@ -60,6 +62,9 @@ func (a *fakeAuth) Authenticate(r *http.Request, resource string) (*tools.Princi
 	u, ok := a.users[tok]
 	if !ok {
 		return nil, errors.New("unknown token")
+	}
+	if tok == endedMCP && a.ended.Add(1) > 1 {
+		return nil, errors.New("Sentry no longer accepts this sign-in")
 	}
 	if u.resource != resource {
 		return nil, fmt.Errorf("token is for %s", u.resource)
@@ -171,6 +176,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		bobMCP:   {"/mcp", principal("bob", bobSentry, []string{"org:read"}, "")},
 		acmeMCP:  {"/mcp/acme", principal("alice-acme", aliceSentry, []string{"org:read", "project:read", "event:read"}, "acme")},
 		slowMCP:  {"/mcp", principal("slow", slowSentry, []string{"org:read"}, "")},
+		endedMCP: {"/mcp", principal("ended", "sntry-rejected-by-sentry", []string{"org:read"}, "")},
 	}
 	e.srv, err = New(Config{
 		PublicURL:       pub,
@@ -1026,13 +1032,13 @@ func TestShutdownEndsListenStreams(t *testing.T) {
 	if cc := resp.Header.Get("Cache-Control"); cc != "private, no-store" {
 		t.Errorf("listen stream Cache-Control = %q, want private, no-store", cc)
 	}
-	buf := make([]byte, 4096)
-	if n, err := resp.Body.Read(buf); (err != nil && err != io.EOF) || !strings.Contains(string(buf[:n]), `"notifications":{}`) {
-		t.Fatalf("first event: %q %v", buf[:n], err)
+	// The stream ends by itself: nothing will be pushed on it.
+	got, err := io.ReadAll(resp.Body)
+	if err != nil || !strings.Contains(string(got), `"resultType":"complete"`) || strings.Contains(string(got), `"toolsListChanged":true`) {
+		t.Fatalf("listen: %q %v", got, err)
 	}
 	start := time.Now()
 	e.stop()
-	_, _ = io.Copy(io.Discard, resp.Body) // the stream ends
 	select {
 	case err := <-e.served:
 		if err != nil {
@@ -1089,5 +1095,22 @@ func TestNoListChangedOverHTTP(t *testing.T) {
 	}
 	if strings.Contains(body, `"listChanged":true`) {
 		t.Errorf("advertises tools.listChanged over stateless HTTP: %s", body)
+	}
+}
+
+// A tool call during which the user's sign-in ended (Sentry rejected the
+// token and refused the refresh) is answered with the 401 challenge, not a
+// tool error, so the client signs in again; a tool error while the sign-in
+// holds stays a tool error.
+func TestSignInEndedDuringTheCall(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	call := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_organizations","arguments":{}}}`
+	resp, body := e.do("POST", "/mcp", call, with(jsonHeaders(endedMCP), "Mcp-Protocol-Version", "2025-11-25"))
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) || strings.Contains(body, "isError") {
+		t.Errorf("the call that found the sign-in ended: %d %q %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
+	}
+	resp, body = e.do("POST", "/mcp", `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"list_issues","arguments":{"organization":"acme"}}}`, with(jsonHeaders(bobMCP), "Mcp-Protocol-Version", "2025-11-25"))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"isError":true`) {
+		t.Errorf("a tool error with a valid sign-in: %d %s", resp.StatusCode, body)
 	}
 }
