@@ -905,7 +905,7 @@ func (j *hostJar) jar(u *url.URL) *cookiejar.Jar {
 }
 
 func (j *hostJar) SetCookies(u *url.URL, c []*http.Cookie) { j.jar(u).SetCookies(u, c) }
-func (j *hostJar) Cookies(u *url.URL) []*http.Cookie        { return j.jar(u).Cookies(u) }
+func (j *hostJar) Cookies(u *url.URL) []*http.Cookie       { return j.jar(u).Cookies(u) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
