@@ -34,7 +34,7 @@ const deployDir = "../../deploy"
 
 // deployFiles are the files the checks read, by path under deploy/.
 var deployFiles = []string{
-	"Dockerfile", "compose.yaml", "env.example",
+	"Dockerfile", "Dockerfile.dockerignore", "compose.yaml", "env.example",
 	"kubernetes/deployment.yaml", "kubernetes/service.yaml", "kubernetes/secret.example.yaml",
 	"kubernetes/pdb.yaml", "kubernetes/kustomization.yaml",
 }
@@ -116,6 +116,8 @@ func TestDeployChecksCatchMismatches(t *testing.T) {
 		{"Dockerfile", "-X main.version=", "-X main.Version=", "main.version"},
 		{"Dockerfile", "ENV CGO_ENABLED=0", "ENV CGO_ENABLED=1", "CGO_ENABLED"},
 		{"Dockerfile", "ENV HOME=/data", "ENV SENTRY_MCP_DATA=/x HOME=/data", "SENTRY_MCP_DATA"},
+		{"Dockerfile", "/out/sentry-mcp /out/healthcheck /", "/out/sentry-mcp /", "/out/healthcheck"},
+		{"Dockerfile.dockerignore", "deploy/.env\n", "", "deploy/.env"},
 		{"Dockerfile", "ARG GO_VERSION=1.26.8", "ARG GO_VERSION=1.22", "go.mod"},
 		{"Dockerfile", `"http://127.0.0.1:8080/healthz"]`, `"http://127.0.0.1:8080/status"]`, "HEALTHCHECK"},
 	}
@@ -216,8 +218,14 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 		if final.from != "scratch" && !strings.HasPrefix(final.from, "gcr.io/distroless/static") {
 			bad("Dockerfile: final stage FROM %q, want scratch or gcr.io/distroless/static", final.from)
 		}
-		if !strings.Contains(strings.Join(final.all("COPY"), "\n"), "/etc/ssl/certs/ca-certificates.crt") {
+		copies := strings.Join(final.all("COPY"), "\n")
+		if !strings.Contains(copies, "/etc/ssl/certs/ca-certificates.crt") {
 			bad("Dockerfile: the final stage does not copy the CA certificates (Sentry is reached over https)")
+		}
+		for _, want := range []string{"/out/sentry-mcp", "/out/healthcheck"} {
+			if !regexp.MustCompile(regexp.QuoteMeta(want) + `\b.* /\n`).MatchString(copies + "\n") {
+				bad("Dockerfile: the final stage does not copy %s to /", want)
+			}
 		}
 		if u := final.last("USER"); !nonRootUser(u) {
 			bad("Dockerfile: USER %q, want a numeric non-root uid (e.g. 65532:65532)", u)
@@ -246,6 +254,16 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 			bad(`Dockerfile: HEALTHCHECK %q, want CMD ["/healthcheck", "http://127.0.0.1:PORT/healthz"]`, hc)
 		} else {
 			healthPath = checkHealthURL("Dockerfile HEALTHCHECK", cmd[1], port, "/healthz", bad)
+		}
+	}
+
+	ignored := map[string]bool{}
+	for _, l := range strings.Split(files["Dockerfile.dockerignore"], "\n") {
+		ignored[strings.TrimSpace(l)] = true
+	}
+	for _, want := range []string{"deploy/.env", ".git"} {
+		if !ignored[want] {
+			bad("Dockerfile.dockerignore: %s must be left out of the build context", want)
 		}
 	}
 
