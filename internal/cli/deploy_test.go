@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -155,10 +159,12 @@ type deployment struct {
 // deployRun is one way the files run serve, with the requests that must
 // get 200 from it.
 type deployRun struct {
-	name   string
-	args   []string          // after the binary; --http as written
-	env    map[string]string // non-secret variables as configured
-	probes []deployProbe
+	name     string
+	args     []string          // after the binary; --http as written
+	env      map[string]string // non-secret variables as configured
+	replicas int               // started at once on one database (0 = 1)
+	postgres bool              // the file's database is PostgreSQL
+	probes   []deployProbe
 }
 
 type deployProbe struct {
@@ -373,7 +379,7 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 				env[k] = expandCompose(v, example)
 			}
 		}
-		d.runs = append(d.runs, deployRun{name: "compose", args: args, env: env, probes: []deployProbe{hc}})
+		d.runs = append(d.runs, deployRun{name: "compose", args: args, env: env, postgres: true, probes: []deployProbe{hc}})
 	}
 	if healthPath != "" {
 		d.runs = append(d.runs, deployRun{name: "image", args: imageArgs, env: map[string]string{"SENTRY_MCP_PUBLIC_URL": "http://localhost:8080"},
@@ -538,7 +544,7 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 			bad("kubernetes/deployment.yaml: SENTRY_MCP_PUBLIC_URL %q, want an https origin", env["SENTRY_MCP_PUBLIC_URL"])
 			public = &url.URL{}
 		}
-		run := deployRun{name: "kubernetes", args: args, env: env}
+		run := deployRun{name: "kubernetes", args: args, env: env, replicas: dep.Spec.Replicas, postgres: true}
 		for _, p := range []struct {
 			name  string
 			probe probe
@@ -857,76 +863,147 @@ func checkDeployLive(t *testing.T, d *deployment) {
 	}
 	for _, run := range d.runs {
 		t.Run(run.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, port, _ := net.SplitHostPort(ln.Addr().String())
-			ln.Close()
-			args := slices.Clone(run.args[1:])
-			for i, a := range args {
-				if strings.HasSuffix(a, ":8080") {
-					args[i] = "0.0.0.0:" + port
-				}
-			}
-			args = append(args, "--demo")
 			env := []string{"XDG_DATA_HOME=" + t.TempDir()}
 			for k, v := range run.env {
 				env = append(env, k+"="+v)
 			}
-			startDeployed(t, env, port, args...)
-			base := "http://127.0.0.1:" + port
-			for _, p := range run.probes {
-				if p.command != nil {
-					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-					cmd := exec.CommandContext(ctx, healthcheck, strings.Replace(p.command[1], ":8080", ":"+port, 1))
-					cmd.Env = []string{"SENTRY_MCP_PUBLIC_URL=" + run.env["SENTRY_MCP_PUBLIC_URL"]}
-					out, err := cmd.CombinedOutput()
-					cancel()
-					if err != nil {
-						t.Errorf("%s: %v\n%s", p.name, err, out)
-					}
-					cmd = exec.Command(healthcheck, strings.Replace(p.command[1], ":8080", ":"+port, 1))
-					if out, err := cmd.CombinedOutput(); err == nil {
-						t.Errorf("%s without SENTRY_MCP_PUBLIC_URL passed, want 421 (so the check above proves the Host matters): %s", p.name, out)
-					}
-					continue
+			if run.postgres {
+				if dsn := deployPostgres(t); dsn != "" {
+					env = append(env, "SENTRY_MCP_DATABASE_URL="+dsn)
 				}
-				for _, withHeaders := range []bool{true, false} {
-					req, _ := http.NewRequest(http.MethodGet, base+p.path, nil)
-					if withHeaders {
-						for k, v := range p.headers {
-							req.Header.Set(k, v)
-						}
-						req.Host = p.headers["Host"]
-					}
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						t.Fatalf("%s: %v", p.name, err)
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if withHeaders && resp.StatusCode != http.StatusOK {
-						t.Errorf("%s GET %s with %v: %s, want 200", p.name, p.path, p.headers, resp.Status)
-					}
-					if !withHeaders && resp.StatusCode != http.StatusMisdirectedRequest {
-						t.Errorf("%s GET %s without its Host header: %s, want 421", p.name, p.path, resp.Status)
+			}
+			// Replicas start at once, as a Deployment's pods do, on one
+			// database (the demo's SQLite is per process).
+			ports := make([]string, max(run.replicas, 1))
+			for i := range ports {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, ports[i], _ = net.SplitHostPort(ln.Addr().String())
+				ln.Close()
+			}
+			var wg sync.WaitGroup
+			for _, port := range ports {
+				args := slices.Clone(run.args[1:])
+				for i, a := range args {
+					if strings.HasSuffix(a, ":8080") {
+						args[i] = "0.0.0.0:" + port
 					}
 				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					startDeployed(t, env, port, append(args, "--demo")...)
+				}()
+			}
+			wg.Wait()
+			if t.Failed() {
+				return
+			}
+			for _, port := range ports {
+				probeDeployed(t, run, port, healthcheck)
 			}
 		})
 	}
 }
 
+// probeDeployed sends run's probes to the server on port: each gets 200,
+// and the same without its Host gets 421.
+func probeDeployed(t *testing.T, run deployRun, port, healthcheck string) {
+	t.Helper()
+	base := "http://127.0.0.1:" + port
+	for _, p := range run.probes {
+		if p.command != nil {
+			target := strings.Replace(p.command[1], ":8080", ":"+port, 1)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			cmd := exec.CommandContext(ctx, healthcheck, target)
+			cmd.Env = []string{"SENTRY_MCP_PUBLIC_URL=" + run.env["SENTRY_MCP_PUBLIC_URL"]}
+			out, err := cmd.CombinedOutput()
+			cancel()
+			if err != nil {
+				t.Errorf("%s: %v\n%s", p.name, err, out)
+			}
+			if out, err := exec.Command(healthcheck, target).CombinedOutput(); err == nil {
+				t.Errorf("%s without SENTRY_MCP_PUBLIC_URL passed, want 421 (so the check above proves the Host matters): %s", p.name, out)
+			}
+			continue
+		}
+		for _, withHeaders := range []bool{true, false} {
+			req, _ := http.NewRequest(http.MethodGet, base+p.path, nil)
+			if withHeaders {
+				for k, v := range p.headers {
+					req.Header.Set(k, v)
+				}
+				req.Host = p.headers["Host"]
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", p.name, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if withHeaders && resp.StatusCode != http.StatusOK {
+				t.Errorf("%s GET %s with %v: %s, want 200", p.name, p.path, p.headers, resp.Status)
+			}
+			if !withHeaders && resp.StatusCode != http.StatusMisdirectedRequest {
+				t.Errorf("%s GET %s without its Host header: %s, want 421", p.name, p.path, resp.Status)
+			}
+		}
+	}
+}
+
+// deployPostgres is a fresh database on SENTRY_MCP_TEST_POSTGRES, dropped
+// at the end, or "" with a notice when that is not set (the run then uses
+// the demo's SQLite); SENTRY_MCP_REQUIRE_POSTGRES=1 makes that a failure.
+func deployPostgres(t *testing.T) string {
+	t.Helper()
+	server := os.Getenv("SENTRY_MCP_TEST_POSTGRES")
+	if server == "" {
+		if os.Getenv("SENTRY_MCP_REQUIRE_POSTGRES") == "1" {
+			t.Fatal("SENTRY_MCP_REQUIRE_POSTGRES=1, but SENTRY_MCP_TEST_POSTGRES is not set (start a server with scripts/postgres.sh)")
+		}
+		t.Log("SENTRY_MCP_TEST_POSTGRES is not set: running on SQLite instead of the files' PostgreSQL (start a server with scripts/postgres.sh)")
+		return ""
+	}
+	adm, err := sql.Open("pgx", server)
+	if err != nil {
+		t.Fatalf("SENTRY_MCP_TEST_POSTGRES: %v", err)
+	}
+	t.Cleanup(func() { adm.Close() })
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "sentry_mcp_deploy_" + hex.EncodeToString(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := adm.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("CREATE DATABASE on SENTRY_MCP_TEST_POSTGRES: %v", err)
+	}
+	// Registered before the servers' cleanups, so it runs after they stop.
+	t.Cleanup(func() {
+		if _, err := adm.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("DROP DATABASE %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatalf("SENTRY_MCP_TEST_POSTGRES: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
 // startDeployed runs serve with args and waits until port accepts
-// connections; SIGTERM at cleanup must end it cleanly.
+// connections; SIGTERM at cleanup must end it cleanly. It reports with
+// t.Errorf, so that replicas may start from goroutines.
 func startDeployed(t *testing.T, env []string, port string, args ...string) {
 	t.Helper()
 	var stderr syncBuffer
 	cmd := binCommand(context.Background(), env, append([]string{"serve"}, args...)...)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -946,7 +1023,9 @@ func startDeployed(t *testing.T, env []string, port string, args ...string) {
 	for {
 		select {
 		case err := <-exited:
-			t.Fatalf("serve %q exited (%v):\n%s", args, err, stderr.String())
+			t.Errorf("serve %q exited (%v):\n%s", args, err, stderr.String())
+			exited <- nil // reported here, not again at cleanup
+			return
 		default:
 		}
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
@@ -955,7 +1034,8 @@ func startDeployed(t *testing.T, env []string, port string, args ...string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve %q does not listen on %s:\n%s", args, port, stderr.String())
+			t.Errorf("serve %q does not listen on %s:\n%s", args, port, stderr.String())
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
