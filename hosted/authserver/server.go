@@ -93,7 +93,7 @@ type Server struct {
 	log      *slog.Logger
 
 	mu      sync.Mutex
-	sources map[string]*auth.RefreshingTokenSource // grant id -> its Sentry token source
+	sources map[string]*grantEntry // grant id -> its token source and bindings
 }
 
 // maxSources bounds the token sources kept in memory.
@@ -127,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 		register: ratelimit.New(cfg.RegistrationsPerMinute),
 		general:  ratelimit.New(10 * cfg.RegistrationsPerMinute),
 		log:      cfg.Logger,
-		sources:  map[string]*auth.RefreshingTokenSource{},
+		sources:  map[string]*grantEntry{},
 	}
 	s.allowed = s.bound(auth.KnownScopes)
 	slices.Sort(s.allowed)

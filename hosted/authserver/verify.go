@@ -44,14 +44,22 @@ func (s *Server) Authenticate(r *http.Request, resource string) (*tools.Principa
 	case t.Resource != resource:
 		return nil, ErrWrongTarget
 	}
-	g, err := s.cfg.Store.Grant(r.Context(), t.GrantID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, ErrInvalidToken
-	case err != nil:
-		return nil, fmt.Errorf("reading the grant: %w", err)
+	// What a grant is bound to (organization, consent) never changes, and
+	// its Sentry token source is shared: both are kept per grant, so a
+	// request costs one lookup (its token). A revoked grant's tokens are
+	// gone, so the token lookup refuses it first.
+	e := s.cached(t.GrantID)
+	if e == nil {
+		g, err := s.cfg.Store.Grant(r.Context(), t.GrantID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, ErrInvalidToken
+		case err != nil:
+			return nil, fmt.Errorf("reading the grant: %w", err)
+		}
+		e = s.entry(g)
 	}
-	ts := s.source(g)
+	ts := e.ts
 	st, err := ts.Status()
 	if err != nil {
 		return nil, fmt.Errorf("reading the grant's Sentry sign-in: %w", err)
@@ -59,15 +67,15 @@ func (s *Server) Authenticate(r *http.Request, resource string) (*tools.Principa
 	if st.NeedsSignIn && !st.Valid {
 		return nil, ErrSignInAgain
 	}
-	granted := g.Credential.Scopes
+	granted := st.Credential.Scopes // as Sentry granted them, updated by each refresh
 	if granted == nil {
-		granted = g.Consented
+		granted = e.consented
 	}
 	p := &tools.Principal{
-		Key:   "grant:" + g.ID,
+		Key:   "grant:" + t.GrantID,
 		Token: ts,
 		Grant: auth.NewGrant(intersect(auth.Expand(granted), auth.Expand(t.Scopes)), s.cfg.Scopes, s.cfg.ReadOnly),
-		Org:   g.Org,
+		Org:   e.org,
 	}
 	if st.NeedsSignIn && st.Credential != nil && !st.Credential.Expiry.IsZero() {
 		p.Warning = fmt.Sprintf("Sentry refused to refresh this sign-in: it works until %s; remove and add this server in your MCP client (or sign in again) before then", st.Credential.Expiry.Format(time.RFC3339))
@@ -89,22 +97,39 @@ func intersect(a, b []string) []string {
 	return out
 }
 
-// source is the grant's Sentry token source, one per grant in this
-// process, so that its refreshes are shared by every request (and across
-// processes serialised by the grant's lock in the database).
-func (s *Server) source(g *store.Grant) *auth.RefreshingTokenSource {
+// grantEntry is what the server keeps of a grant in memory: its Sentry
+// token source (one per grant in this process, so that its refreshes are
+// shared by every request, and serialised across processes by the grant's
+// lock in the database) and what the grant is bound to.
+type grantEntry struct {
+	ts        *auth.RefreshingTokenSource
+	org       string
+	consented []string
+}
+
+func (s *Server) cached(grantID string) *grantEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ts, ok := s.sources[g.ID]; ok {
-		return ts
+	return s.sources[grantID]
+}
+
+// source is the grant's Sentry token source.
+func (s *Server) source(g *store.Grant) *auth.RefreshingTokenSource { return s.entry(g).ts }
+
+// entry is the grant's entry, made on first use.
+func (s *Server) entry(g *store.Grant) *grantEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.sources[g.ID]; ok {
+		return e
 	}
 	if len(s.sources) >= maxSources {
 		// Evict an idle one (it is rebuilt from the database when needed);
 		// one with a refresh in flight stays, so that Wait still sees it.
 		idle, cancel := context.WithCancel(context.Background())
 		cancel()
-		for id, ts := range s.sources {
-			if ts.Wait(idle) == nil {
+		for id, e := range s.sources {
+			if e.ts.Wait(idle) == nil {
 				delete(s.sources, id)
 				break
 			}
@@ -120,8 +145,9 @@ func (s *Server) source(g *store.Grant) *auth.RefreshingTokenSource {
 		OnRefresh:  s.cfg.OnRefresh,
 		Now:        s.cfg.Now,
 	})
-	s.sources[g.ID] = ts
-	return ts
+	e := &grantEntry{ts: ts, org: g.Org, consented: g.Consented}
+	s.sources[g.ID] = e
+	return e
 }
 
 // forget drops a revoked grant's token source.
@@ -137,8 +163,8 @@ func (s *Server) forget(grantID string) {
 func (s *Server) Wait(ctx context.Context) error {
 	s.mu.Lock()
 	sources := make([]*auth.RefreshingTokenSource, 0, len(s.sources))
-	for _, ts := range s.sources {
-		sources = append(sources, ts)
+	for _, e := range s.sources {
+		sources = append(sources, e.ts)
 	}
 	s.mu.Unlock()
 	for _, ts := range sources {
