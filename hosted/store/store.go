@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	mrand "math/rand/v2"
 	"net/url"
 	"os"
 	"os/user"
@@ -129,7 +130,7 @@ func Open(ctx context.Context, dsn string, keys *secrets.Keys) (*DB, error) {
 		return nil, fmt.Errorf("database %s: %w", p, err)
 	}
 	db := wrapDB(sdb, sqliteDialect, keys, p)
-	if err := db.migrate(ctx); err != nil {
+	if err := migrateSQLite(ctx, db); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("database %s: %w", p, err)
 	}
@@ -251,6 +252,24 @@ func prepareFile(p string) error {
 
 // migrate applies the embedded migrations not applied yet, in one
 // transaction (which also serialises two servers starting at once).
+// migrateSQLite is migrate, tried again while another server holds the
+// new file: switching a fresh database to WAL needs it alone, and SQLite
+// answers SQLITE_BUSY at once instead of waiting out the busy timeout.
+func migrateSQLite(ctx context.Context, db *DB) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := db.migrate(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20*time.Millisecond + time.Duration(mrand.IntN(30))*time.Millisecond):
+		}
+	}
+}
+
 func (db *DB) migrate(ctx context.Context) error {
 	migs, err := migrations(db.dialect)
 	if err != nil {
