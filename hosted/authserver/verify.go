@@ -38,7 +38,7 @@ func (s *Server) Authenticate(r *http.Request, resource string) (*tools.Principa
 	case errors.Is(err, store.ErrNotFound):
 		return nil, ErrInvalidToken
 	case err != nil:
-		return nil, fmt.Errorf("looking up the bearer token: %w", err)
+		return nil, unavailableError{fmt.Errorf("looking up the bearer token: %w", err)}
 	case t.Kind != "access":
 		return nil, ErrInvalidToken
 	case t.Resource != resource:
@@ -55,14 +55,17 @@ func (s *Server) Authenticate(r *http.Request, resource string) (*tools.Principa
 		case errors.Is(err, store.ErrNotFound):
 			return nil, ErrInvalidToken
 		case err != nil:
-			return nil, fmt.Errorf("reading the grant: %w", err)
+			return nil, unavailableError{fmt.Errorf("reading the grant: %w", err)}
 		}
 		e = s.entry(g)
 	}
 	ts := e.ts
 	st, err := ts.Status()
-	if err != nil {
-		return nil, fmt.Errorf("reading the grant's Sentry sign-in: %w", err)
+	switch {
+	case errors.Is(err, auth.ErrNotSignedIn): // revoked meanwhile
+		return nil, ErrInvalidToken
+	case err != nil:
+		return nil, unavailableError{fmt.Errorf("reading the grant's Sentry sign-in: %w", err)}
 	}
 	if st.NeedsSignIn && !st.Valid {
 		return nil, ErrSignInAgain
@@ -82,6 +85,15 @@ func (s *Server) Authenticate(r *http.Request, resource string) (*tools.Principa
 	}
 	return p, nil
 }
+
+// unavailableError is an Authenticate failure that is not about the token
+// (the database did not answer): the HTTP server answers 503, so the client
+// keeps its tokens.
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string     { return e.err.Error() }
+func (e unavailableError) Unwrap() error     { return e.err }
+func (e unavailableError) Unavailable() bool { return true }
 
 func intersect(a, b []string) []string {
 	in := map[string]bool{}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -98,6 +99,15 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, resource, org 
 	if err == nil && p == nil {
 		err = errors.New("no principal")
 	}
+	if unavailable(err) {
+		// Not the token's fault (the database did not answer): the client
+		// keeps its tokens and tries again.
+		outcome = "error"
+		s.log.WarnContext(r.Context(), "could not check the bearer token", "resource", resource, "error", err.Error())
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": "The server could not check the access token just now; try again shortly."})
+		return
+	}
 	if err != nil {
 		outcome = "unauthorized"
 		s.log.DebugContext(r.Context(), "bearer token refused", "resource", resource, "reason", err.Error())
@@ -154,7 +164,13 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, resource, org 
 		held := &heldResponse{header: http.Header{}}
 		h.h.ServeHTTP(held, r)
 		if st.result() == "tool_error" {
-			if _, err := s.cfg.Auth.Authenticate(r, resource); err != nil {
+			// The request's own context may have ended (its deadline):
+			// the check gets a few seconds of its own, and only a refused
+			// sign-in (not a database hiccup) turns into the challenge.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+			_, err := s.cfg.Auth.Authenticate(r.WithContext(cctx), resource)
+			cancel()
+			if err != nil && !unavailable(err) {
 				outcome = "unauthorized"
 				s.log.DebugContext(r.Context(), "the sign-in ended during the call", "resource", resource, "reason", err.Error())
 				s.challenge(w, resource, true)
@@ -196,7 +212,20 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, resource, org 
 	}
 }
 
-// heldResponse keeps a response to write it later (or not at all).
+// unavailable reports whether an Authenticate error says the check could
+// not be made (Unavailable() true, or the context ended) rather than that
+// the token is refused.
+func unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var u interface{ Unavailable() bool }
+	return (errors.As(err, &u) && u.Unavailable()) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// heldResponse keeps a response to write it later (or not at all). Tool
+// results are bounded by the tools' renderers (tens of KiB); mcp-go sees
+// no http.Flusher here, so a tool call's answer is one JSON body.
 type heldResponse struct {
 	header http.Header
 	status int

@@ -31,6 +31,9 @@ import (
 )
 
 // Authenticator verifies the bearer token of a request to resource ("/mcp" or "/mcp/{org}").
+// An error means 401 with the challenge, unless it has a method
+// Unavailable() bool that reports true (or is a context error): then the
+// check could not be made, and the request gets 503.
 type Authenticator interface {
 	// Authenticate returns the caller. Any error means 401 with the WWW-Authenticate challenge
 	// (the error text is logged at debug level only; it never contains secrets).

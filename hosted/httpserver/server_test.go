@@ -35,6 +35,7 @@ const (
 	acmeMCP     = "mcp-acme-0123456789abcdef" // alice, for /mcp/acme only
 	slowMCP     = "mcp-slow-0123456789abcdef"
 	endedMCP    = "mcp-ended-0123456789abcdef" // valid for one Authenticate: its sign-in ends during the call
+	downMCP     = "mcp-down-0123456789abcdef"  // the check cannot be made (the database is down)
 	aliceSentry = "sntry-alice-secret"
 	bobSentry   = "sntry-bob-secret"
 	slowSentry  = "sntry-slow-secret"
@@ -54,8 +55,20 @@ type fakeUser struct {
 	p        *tools.Principal
 }
 
+// unavailableErr is how the authorization server says it could not check.
+type unavailableErr struct{}
+
+func (unavailableErr) Error() string     { return "the database did not answer" }
+func (unavailableErr) Unavailable() bool { return true }
+
 func (a *fakeAuth) Authenticate(r *http.Request, resource string) (*tools.Principal, error) {
+	if err := r.Context().Err(); err != nil { // as the real one: its lookups take the request's context
+		return nil, err
+	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if tok == downMCP {
+		return nil, unavailableErr{}
+	}
 	if !ok {
 		return nil, errors.New("no bearer token")
 	}
@@ -1112,5 +1125,15 @@ func TestSignInEndedDuringTheCall(t *testing.T) {
 	resp, body = e.do("POST", "/mcp", `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"list_issues","arguments":{"organization":"acme"}}}`, with(jsonHeaders(bobMCP), "Mcp-Protocol-Version", "2025-11-25"))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"isError":true`) {
 		t.Errorf("a tool error with a valid sign-in: %d %s", resp.StatusCode, body)
+	}
+}
+
+// When the token cannot be checked (the database is down), the client is
+// told to try again, not to sign in again.
+func TestAuthenticationUnavailable(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	resp, body := e.do("POST", "/mcp", listTools, jsonHeaders(downMCP))
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("WWW-Authenticate") != "" || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("%d %q %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
 	}
 }
