@@ -312,9 +312,10 @@ func (s *credentialStore) Save(c *auth.Credential) error {
 		return nil
 	}
 	// Under our own refresh lock the row is locked by its transaction: an
-	// update from another would wait for it forever. The save is
-	// committed at unlock.
-	if held, err := db.inHeldLock(s.grant, func(tx *sql.Tx) error { return save(tx) }); held {
+	// update from another would wait for it forever. The save goes in that
+	// transaction, committed at once (an error here makes the refresh
+	// logic keep the rotated tokens and save them again).
+	if held, err := db.commitHeld(s.grant, func(tx *sql.Tx) error { return save(tx) }); held {
 		return err
 	}
 	tx, err := db.begin(ctx)

@@ -168,15 +168,46 @@ func (l *rowLocker) lock(ctx context.Context, start time.Time) (func(), error) {
 		release()
 		return nil, timedOut()
 	}
+	// A slot and a connection, both within what is left of the timeout:
+	// a refresh lock never takes the pool's last connections, nor waits
+	// for one past its bound.
+	wctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	if db.lockSlots != nil {
+		select {
+		case db.lockSlots <- struct{}{}:
+		case <-wctx.Done():
+			release()
+			if ctx.Err() != nil {
+				return nil, waitError(ctx.Err())
+			}
+			return nil, timedOut()
+		}
+		inner := release
+		release = func() { <-db.lockSlots; inner() }
+	}
+	conn, err := db.sql.Conn(wctx)
+	if err != nil {
+		release()
+		if ctx.Err() != nil {
+			return nil, waitError(ctx.Err())
+		}
+		if wctx.Err() != nil {
+			return nil, timedOut()
+		}
+		return nil, fmt.Errorf("refresh lock: %w", err)
+	}
 	// The transaction outlives Lock's ctx (database/sql would roll it back
 	// when ctx ends); each statement below still ends with ctx.
-	tx, err := db.begin(context.WithoutCancel(ctx))
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), db.dialect.tx)
 	if err != nil {
+		conn.Close()
 		release()
 		return nil, fmt.Errorf("refresh lock: %w", err)
 	}
 	fail := func(err error) (func(), error) {
 		tx.Rollback()
+		conn.Close()
 		release()
 		return nil, err
 	}
@@ -212,16 +243,47 @@ func (l *rowLocker) lock(ctx context.Context, start time.Time) (func(), error) {
 			delete(db.held, l.grant)
 			db.mu.Unlock()
 			h.mu.Lock()
-			h.done = true
-			if err := tx.Commit(); err != nil {
-				// The connection died, or a statement failed: PostgreSQL
-				// has rolled back (and released the row).
-				tx.Rollback()
+			if !h.done { // nothing was saved (another replica had refreshed, or the refresh failed)
+				h.done = true
+				if err := tx.Commit(); err != nil {
+					// The connection died, or a statement failed: PostgreSQL
+					// has rolled back (and released the row).
+					tx.Rollback()
+				}
 			}
 			h.mu.Unlock()
+			conn.Close()
 			release()
 		})
 	}, nil
+}
+
+// commitHeld runs f in the transaction of the grant's refresh lock when
+// this process holds it and commits it at once, so that the caller learns
+// whether what f wrote is stored (a Save of rotated tokens must know); it
+// reports whether it did. The row is released with the commit; the
+// process's own lock still holds until unlock.
+func (db *DB) commitHeld(grantID string, f func(tx *sql.Tx) error) (bool, error) {
+	db.mu.Lock()
+	h := db.held[grantID]
+	db.mu.Unlock()
+	if h == nil {
+		return false, nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done {
+		return false, nil
+	}
+	h.done = true
+	if err := f(h.tx); err != nil {
+		h.tx.Rollback()
+		return true, err
+	}
+	if err := h.tx.Commit(); err != nil {
+		return true, fmt.Errorf("database: committing under the refresh lock: %w", err)
+	}
+	return true, nil
 }
 
 // inHeldLock runs f in the transaction of the grant's refresh lock when

@@ -97,6 +97,7 @@ func openPostgres(ctx context.Context, dsn string, keys *secrets.Keys) (*DB, err
 	sdb.SetMaxIdleConns(maxConns)
 	sdb.SetConnMaxIdleTime(5 * time.Minute)
 	db := wrapDB(sdb, postgresDialect, keys, loc)
+	db.lockSlots = make(chan struct{}, max(1, maxConns/2))
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("database %s: connecting: %w", loc, scrub(err, password))

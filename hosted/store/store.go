@@ -92,6 +92,10 @@ type DB struct {
 	mu    sync.Mutex            // guards local and held
 	local map[string]*localLock // in-process half of Locker, by lock name
 	held  map[string]*rowLock   // PostgreSQL: refresh locks this process holds, by grant id
+	// lockSlots bounds the refresh-lock transactions open at once
+	// (PostgreSQL), each holding a connection: the rest of the pool stays
+	// for requests.
+	lockSlots chan struct{}
 }
 
 func wrapDB(sdb *sql.DB, d *dialect, keys *secrets.Keys, location string) *DB {
