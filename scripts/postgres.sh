@@ -62,7 +62,11 @@ start() {
 		echo "postgres.sh: running as root, but there is no postgres user to run the server as" >&2
 		exit 1
 	fi
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/sentry-mcp-postgres.XXXXXX")
+	local tmp=${TMPDIR:-/tmp}
+	if [ "$(id -u)" = 0 ]; then
+		tmp=/tmp # the postgres user must be able to reach the cluster's directory
+	fi
+	dir=$(mktemp -d "$tmp/sentry-mcp-postgres.XXXXXX")
 	touch "$dir/.sentry-mcp-postgres"
 	mkdir "$dir/socket"
 	if [ "$(id -u)" = 0 ]; then
