@@ -503,7 +503,9 @@ func usesOnly(t *testing.T, fake *sentrytest.Server, n int, token, what string) 
 // Sentry rejects (401), refresh it exactly once across the three replicas,
 // and none of them fails.
 func TestReplicasRefreshOnce(t *testing.T) {
-	const lifetime = 6 * time.Second
+	// Long enough that signing in and the first calls end before half of
+	// it, also on a busy CI machine under the race detector.
+	const lifetime = 14 * time.Second
 	tests := []struct {
 		name  string
 		opts  sentrytest.Options

@@ -292,7 +292,8 @@ func TestPostgresReadCommittedWhateverTheDefault(t *testing.T) {
 	withGrants(t, a, "g_1")
 	unlockA := lock(t, a, "g_1")
 	waiting := lockAsync(b, "g_1")
-	time.Sleep(100 * time.Millisecond) // b's transaction has begun and waits for the row
+	// b's transaction has begun and waits for the row.
+	waitForLockWaiter(t, a)
 	c, err := a.CredentialStore("g_1", "u", "s").Load(host)
 	if err != nil {
 		t.Fatal(err)
@@ -355,5 +356,25 @@ func TestPostgresLocksLeaveConnections(t *testing.T) {
 	}
 	if _, err := db.LookupToken(ctx, "at-x"); err != nil {
 		t.Errorf("a request while locks hold their share of the pool: %v", err)
+	}
+}
+
+// waitForLockWaiter returns once some session of db's database waits for a
+// row lock.
+func waitForLockWaiter(t *testing.T, db *DB) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int
+		if err := db.sql.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no session waits for the row lock")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
