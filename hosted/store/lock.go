@@ -33,10 +33,12 @@ const DefaultLockTimeout = 30 * time.Second
 // SQLite: a lease row with expiry; the lease outlives
 // auth.DefaultAttemptTimeout.
 //
-// PostgreSQL: Lock begins a transaction and locks the grant's row (SELECT
-// ... FOR NO KEY UPDATE, waiting at most DefaultLockTimeout or until ctx
-// ends); unlock commits. While it is held, the grant's CredentialStore
-// (of the same *DB) loads and saves inside that transaction. A server that
+// PostgreSQL: Lock takes one of the lock slots (half the pool) and a
+// connection, begins a transaction and locks the grant's row (SELECT ...
+// FOR NO KEY UPDATE), all within DefaultLockTimeout or until ctx ends.
+// While it is held, the grant's CredentialStore (of the same *DB) loads in
+// that transaction, and a save goes in it and commits it at once (which
+// releases the row); unlock commits if nothing was saved. A server that
 // dies releases it: PostgreSQL ends the dead connection's transaction (and
 // one left idle in it for over two minutes). Tokens and codes of the grant
 // are still issued meanwhile (FOR NO KEY UPDATE leaves their foreign-key
