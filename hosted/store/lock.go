@@ -266,6 +266,16 @@ func (l *rowLocker) lock(ctx context.Context, start time.Time) (func(), error) {
 // reports whether it did. The row is released with the commit; the
 // process's own lock still holds until unlock.
 func (db *DB) commitHeld(grantID string, f func(tx *sql.Tx) error) (bool, error) {
+	return db.withHeld(grantID, true, f)
+}
+
+// inHeldLock runs f in the transaction of the grant's refresh lock when
+// this process holds it (PostgreSQL) and reports whether it did.
+func (db *DB) inHeldLock(grantID string, f func(tx *sql.Tx) error) (bool, error) {
+	return db.withHeld(grantID, false, f)
+}
+
+func (db *DB) withHeld(grantID string, commit bool, f func(tx *sql.Tx) error) (bool, error) {
 	db.mu.Lock()
 	h := db.held[grantID]
 	db.mu.Unlock()
@@ -276,6 +286,9 @@ func (db *DB) commitHeld(grantID string, f func(tx *sql.Tx) error) (bool, error)
 	defer h.mu.Unlock()
 	if h.done {
 		return false, nil
+	}
+	if !commit {
+		return true, f(h.tx)
 	}
 	h.done = true
 	if err := f(h.tx); err != nil {
@@ -286,23 +299,6 @@ func (db *DB) commitHeld(grantID string, f func(tx *sql.Tx) error) (bool, error)
 		return true, fmt.Errorf("database: committing under the refresh lock: %w", err)
 	}
 	return true, nil
-}
-
-// inHeldLock runs f in the transaction of the grant's refresh lock when
-// this process holds it (PostgreSQL) and reports whether it did.
-func (db *DB) inHeldLock(grantID string, f func(tx *sql.Tx) error) (bool, error) {
-	db.mu.Lock()
-	h := db.held[grantID]
-	db.mu.Unlock()
-	if h == nil {
-		return false, nil
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.done {
-		return false, nil
-	}
-	return true, f(h.tx)
 }
 
 // tryLease takes the lease name for holder if nobody holds it or the
