@@ -167,14 +167,25 @@ func TestServeHTTPLocalhost(t *testing.T) {
 	}
 }
 
-// grants list shows who is connected; grants revoke ends a sign-in.
+// grants list shows who is connected; grants revoke ends a sign-in; on
+// SQLite and, when one is given, on PostgreSQL.
 func TestGrants(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) { testGrants(t, filepath.Join(t.TempDir(), "grants.db")) })
+	t.Run("PostgreSQL", func(t *testing.T) {
+		dsn := deployPostgres(t)
+		if dsn == "" {
+			t.Skip("SENTRY_MCP_TEST_POSTGRES is not set")
+		}
+		testGrants(t, dsn)
+	})
+}
+
+func testGrants(t *testing.T, dbPath string) {
 	key := newKey()
 	keys, err := secrets.ParseKeys(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbPath := filepath.Join(t.TempDir(), "grants.db")
 	db, err := store.Open(context.Background(), dbPath, keys)
 	if err != nil {
 		t.Fatal(err)
