@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sentry-mcp/sentry-mcp/hosted/store"
+	"github.com/sentry-mcp/sentry-mcp/sentry"
 	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
@@ -145,13 +145,8 @@ func checkRedirectURI(raw string) string {
 	return ""
 }
 
-func loopbackHost(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
+// loopbackHost is localhost or a loopback address.
+var loopbackHost = sentry.IsLoopback
 
 // redirectMatches is exact matching of a registered redirect URI, except
 // that a loopback http redirect matches on any port (RFC 8252 s7.3).

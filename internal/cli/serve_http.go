@@ -194,18 +194,10 @@ func publicURL(raw, listen string, addr net.Addr, loopback bool) (*url.URL, erro
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Path != "" {
 		return nil, fmt.Errorf("--public-url %q: want an origin like https://mcp.example.com (no path, query or credentials)", sentry.RedactUserinfo(raw))
 	}
-	if u.Scheme == "http" && !loopbackName(u.Hostname()) {
+	if u.Scheme == "http" && !sentry.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("--public-url %q: tokens would travel in clear text; use https (plain http only for a loopback host)", raw)
 	}
 	return u, nil
-}
-
-func loopbackName(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // sentryTransport is the transport of requests to Sentry.
