@@ -235,6 +235,21 @@ func newEnv(t *testing.T, o envOptions) *env {
 	return e
 }
 
+// waitServed waits up to d for Serve to return nil (failing with msg if
+// it does not), and leaves the result for the cleanup.
+func (e *env) waitServed(d time.Duration, msg string) {
+	e.t.Helper()
+	select {
+	case err := <-e.served:
+		if err != nil {
+			e.t.Fatalf("Serve: %v", err)
+		}
+		e.served <- nil
+	case <-time.After(d):
+		e.t.Fatal(msg)
+	}
+}
+
 func (e *env) release() { e.releaseOnce.Do(func() { close(e.slow) }) }
 
 // mcpClient is an initialized MCP client over HTTP with bearer token tok.
@@ -898,15 +913,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if r.err != nil || r.res.IsError || !strings.Contains(text(r.res), "acme") {
 		t.Fatalf("in-flight call: %v %+v", r.err, r.res)
 	}
-	select {
-	case err := <-e.served:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-		e.served <- nil // for the cleanup
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after the last call finished")
-	}
+	e.waitServed(5*time.Second, "Serve did not return after the last call finished")
 }
 
 // A call that outlives the request deadline gets a JSON-RPC error saying
@@ -1003,15 +1010,7 @@ func TestShutdownGraceEnds(t *testing.T) {
 	<-e.entered
 	start := time.Now()
 	e.stop()
-	select {
-	case err := <-e.served:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-		e.served <- nil
-	case <-time.After(3 * time.Second):
-		t.Fatal("Serve did not return after the grace period")
-	}
+	e.waitServed(3*time.Second, "Serve did not return after the grace period")
 	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Errorf("Serve returned after %s, before the grace period", d)
 	}
@@ -1052,15 +1051,7 @@ func TestShutdownEndsListenStreams(t *testing.T) {
 	}
 	start := time.Now()
 	e.stop()
-	select {
-	case err := <-e.served:
-		if err != nil {
-			t.Fatalf("Serve: %v", err)
-		}
-		e.served <- nil
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve waited for the listening stream")
-	}
+	e.waitServed(5*time.Second, "Serve waited for the listening stream")
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("shutdown took %s with a listening stream open", d)
 	}
