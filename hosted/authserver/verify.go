@@ -70,14 +70,13 @@ func (s *Server) Authenticate(r *http.Request, resource string) (*tools.Principa
 	if st.NeedsSignIn && !st.Valid {
 		return nil, ErrSignInAgain
 	}
-	granted := st.Credential.Scopes // as Sentry granted them, updated by each refresh
-	if granted == nil {
-		granted = e.consented
-	}
+	// What Sentry granted (updated by each refresh) within what the user
+	// approved for this client (the credential's requested scopes), then
+	// within this token's scopes (a refresh may narrow them).
 	p := &tools.Principal{
 		Key:   "grant:" + t.GrantID,
 		Token: ts,
-		Grant: auth.NewGrant(intersect(auth.Expand(granted), auth.Expand(t.Scopes)), s.cfg.Scopes, s.cfg.ReadOnly),
+		Grant: auth.NewGrant(intersect(st.Credential.EffectiveScopes(), auth.Expand(t.Scopes)), s.cfg.Scopes, s.cfg.ReadOnly),
 		Org:   e.org,
 	}
 	if st.NeedsSignIn && st.Credential != nil && !st.Credential.Expiry.IsZero() {
@@ -114,9 +113,8 @@ func intersect(a, b []string) []string {
 // shared by every request, and serialised across processes by the grant's
 // lock in the database) and what the grant is bound to.
 type grantEntry struct {
-	ts        *auth.RefreshingTokenSource
-	org       string
-	consented []string
+	ts  *auth.RefreshingTokenSource
+	org string
 }
 
 func (s *Server) cached(grantID string) *grantEntry {
@@ -157,7 +155,7 @@ func (s *Server) entry(g *store.Grant) *grantEntry {
 		OnRefresh:  s.cfg.OnRefresh,
 		Now:        s.cfg.Now,
 	})
-	e := &grantEntry{ts: ts, org: g.Org, consented: g.Consented}
+	e := &grantEntry{ts: ts, org: g.Org}
 	s.sources[g.ID] = e
 	return e
 }
