@@ -269,7 +269,7 @@ func (db *DB) DeleteExpired(ctx context.Context) (int64, error) {
 	// Sentry tokens go too.
 	res, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE created_ms <= $1
 		AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id)
-		AND NOT EXISTS (SELECT 1 FROM codes WHERE codes.grant_id = grants.id)`, now-ms0(orphanAfter))
+		AND NOT EXISTS (SELECT 1 FROM codes WHERE codes.grant_id = grants.id)`, now-orphanAfter.Milliseconds())
 	if err != nil {
 		return 0, fmt.Errorf("database: deleting unused grants: %w", err)
 	}
@@ -288,4 +288,3 @@ func (db *DB) DeleteExpired(ctx context.Context) (int64, error) {
 // DeleteExpired removes it (longer than any code lives).
 const orphanAfter = time.Hour
 
-func ms0(d time.Duration) int64 { return d.Milliseconds() }
