@@ -287,4 +287,3 @@ func (db *DB) DeleteExpired(ctx context.Context) (int64, error) {
 // orphanAfter is how old a grant without codes or tokens must be before
 // DeleteExpired removes it (longer than any code lives).
 const orphanAfter = time.Hour
-
