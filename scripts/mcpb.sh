@@ -78,7 +78,7 @@ for target in $targets; do
 		read -r line <&"${FAKE[0]}"
 		url=$(sed -n 's/^URL=\([^ ]*\) .*/\1/p' <<<"$line") token=$(sed -n 's/.* TOKEN=\(.*\)$/\1/p' <<<"$line")
 		status=0
-		node packaging/mcpb/smoke.mjs "$root/$check" "$url" "$token" || status=$?
+		node packaging/mcpb/smoke.mjs "$root/$check" "$url" "$token" "$out/tools.json" || status=$?
 		kill "$FAKE_PID" 2>/dev/null || true
 		wait "$FAKE_PID" 2>/dev/null || true
 		[ "$status" = 0 ] || exit "$status"

@@ -2,17 +2,19 @@
 // args and env of manifest.json's mcp_config, with ${__dirname} the bundle
 // directory and ${user_config.X} the values given here. Then speaks MCP over
 // stdio (initialize, tools/list, tools/call whoami) and checks the answers
-// against the manifest. Exits non-zero on any failure.
+// against the manifest and TOOLS_JSON (`sentry-mcp tools --demo --json`):
+// with read_only=true and toolsets=all, exactly its read-only tools.
+// Exits non-zero on any failure.
 //
-//   node smoke.mjs BUNDLE_DIR SENTRY_URL TOKEN
+//   node smoke.mjs BUNDLE_DIR SENTRY_URL TOKEN TOOLS_JSON
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
-const [dir, sentryURL, token] = process.argv.slice(2);
-if (!token) {
-  console.error("usage: node smoke.mjs BUNDLE_DIR SENTRY_URL TOKEN");
+const [dir, sentryURL, token, toolsJSON] = process.argv.slice(2);
+if (!toolsJSON) {
+  console.error("usage: node smoke.mjs BUNDLE_DIR SENTRY_URL TOKEN TOOLS_JSON");
   process.exit(2);
 }
 const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
@@ -71,8 +73,9 @@ try {
     if (!listed.has(t.name)) throw new Error(`server offers ${t.name}, which manifest.json does not list`);
     if (t.annotations?.readOnlyHint === false) throw new Error(`read_only=true but ${t.name} is offered`);
   }
-  if (!tools.some((t) => t.name === "whoami")) throw new Error("whoami is not offered");
-  if (tools.length >= listed.size) throw new Error(`read_only=true offers all ${tools.length} tools`);
+  const want = JSON.parse(readFileSync(toolsJSON, "utf8")).tools.filter((t) => t.read_only).map((t) => t.name).sort();
+  const got = tools.map((t) => t.name).sort();
+  if (got.join() !== want.join()) throw new Error(`offered ${got.join()}; want the read-only tools ${want.join()}`);
   const who = await request("tools/call", { name: "whoami", arguments: {} });
   if (who.isError) throw new Error(`whoami: ${JSON.stringify(who.content)}`);
   console.log(`smoke: ${init.serverInfo.name} ${init.serverInfo.version} offers ${tools.length} of ${listed.size} tools read-only; whoami ok`);
