@@ -65,7 +65,7 @@ fail() {
 has_version() {
 	local out
 	out=$("$goreleaser" --version 2>&1) || return 1
-	grep -Eq "GitVersion: +v?$goreleaser_version\$" <<<"$out"
+	grep -Eq "GitVersion:[[:space:]]+v?$goreleaser_version\$" <<<"$out"
 }
 
 install_goreleaser() {
