@@ -88,13 +88,19 @@ snapshot_version() {
 }
 
 run_host_binary() {
-	local b v out
+	local b v c out
 	b=$(host_binary)
 	v=$(snapshot_version)
 	[ -x "$b" ] || fail "no host binary in dist/ ($b)"
 	out=$("$b" --version)
 	echo "$out"
-	grep -qF -- "$v" <<<"$out" || fail "$b --version does not print the snapshot version $v"
+	grep -qF -- "sentry-mcp $v " <<<"$out" || fail "$b --version does not print the snapshot version $v"
+	# In a git clone (not a worktree, where Go records no VCS information),
+	# the commit is HEAD's, from the build info.
+	if [ -d .git ]; then
+		c=$(git rev-parse --short=12 HEAD)
+		grep -qF -- "(commit $c)" <<<"$out" || fail "$b --version does not print the commit $c"
+	fi
 	out=$("$b" demo)
 	grep -q resolve_issue <<<"$out" || fail "$b demo does not mention resolve_issue"
 	echo "demo: $(grep -c . <<<"$out") lines, resolve_issue called"
