@@ -203,8 +203,9 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 		bad("Dockerfile: want a multi-stage build, got %d stage(s)", len(df.stages))
 	} else {
 		build, final := df.stages[0], df.stages[len(df.stages)-1]
-		if m := regexp.MustCompile(`^golang:(\d+\.\d+(?:\.\d+)?)`).FindStringSubmatch(build.from); m == nil {
-			bad("Dockerfile: build stage FROM %q, want golang:VERSION", build.from)
+		// Fully qualified, as podman and buildah need without a search registry.
+		if m := regexp.MustCompile(`^docker\.io/library/golang:(\d+\.\d+(?:\.\d+)?)`).FindStringSubmatch(build.from); m == nil {
+			bad("Dockerfile: build stage FROM %q, want docker.io/library/golang:VERSION", build.from)
 		} else if want := goModVersion(); compareVersions(m[1], want) < 0 {
 			bad("Dockerfile: build stage Go %s is older than go.mod's go %s", m[1], want)
 		}

@@ -43,7 +43,31 @@ type spec struct {
 	env         []string
 	volumes     []string
 	healthcheck []string
+	labels      map[string]string
 	copies      []string // destination paths of COPY --from=build
+}
+
+// labelPairs splits LABEL's key=value pairs; a value may be double-quoted.
+func labelPairs(rest string) (map[string]string, error) {
+	out := map[string]string{}
+	for rest = strings.TrimSpace(rest); rest != ""; rest = strings.TrimSpace(rest) {
+		k, after, ok := strings.Cut(rest, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " \t\"") {
+			return nil, fmt.Errorf("LABEL %s: want key=value pairs", rest)
+		}
+		var v string
+		if strings.HasPrefix(after, `"`) {
+			end := strings.Index(after[1:], `"`)
+			if end < 0 {
+				return nil, fmt.Errorf("LABEL %s: unterminated quote", rest)
+			}
+			v, rest = after[1:end+1], after[end+2:]
+		} else {
+			v, rest, _ = strings.Cut(after, " ")
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // parseFinalStage reads the instructions after the last FROM.
@@ -122,7 +146,18 @@ func parseFinalStage(text string) (spec, error) {
 		case "COPY":
 			f := strings.Fields(rest)
 			s.copies = append(s.copies, f[len(f)-1])
-		case "ARG", "LABEL", "WORKDIR", "STOPSIGNAL":
+		case "LABEL":
+			kv, err := labelPairs(rest)
+			if err != nil {
+				fail("Dockerfile: %v", err)
+			}
+			if s.labels == nil {
+				s.labels = map[string]string{}
+			}
+			for k, v := range kv {
+				s.labels[k] = v
+			}
+		case "ARG", "WORKDIR", "STOPSIGNAL":
 		default:
 			fail("Dockerfile: final stage has %s, which this test does not reproduce: %s", instr, l)
 		}
@@ -248,6 +283,7 @@ func TestImageFromDockerfile(t *testing.T) {
 	cf.Config.Cmd = s.cmd
 	cf.Config.User = s.user
 	cf.Config.Env = s.env
+	cf.Config.Labels = s.labels
 	cf.Config.ExposedPorts = map[string]struct{}{}
 	for _, p := range s.expose {
 		cf.Config.ExposedPorts[p] = struct{}{}
@@ -303,6 +339,13 @@ func TestImageFromDockerfile(t *testing.T) {
 	}
 	if c.Healthcheck == nil || strings.Join(c.Healthcheck.Test, " ") != "CMD /healthcheck http://127.0.0.1:8080/healthz" {
 		t.Errorf("healthcheck %+v", c.Healthcheck)
+	}
+	// The MCP registry pulls the image and accepts it only with this label.
+	if got := c.Labels["io.modelcontextprotocol.server.name"]; got != "io.github.sentry-mcp/sentry-mcp" {
+		t.Errorf("label io.modelcontextprotocol.server.name = %q, want io.github.sentry-mcp/sentry-mcp (labels %v)", got, c.Labels)
+	}
+	if got := c.Labels["org.opencontainers.image.source"]; got != "https://github.com/sentry-mcp/sentry-mcp" {
+		t.Errorf("label org.opencontainers.image.source = %q", got)
 	}
 	layers, err := back.Layers()
 	if err != nil || len(layers) != 1 {
@@ -360,6 +403,8 @@ func TestParseFinalStageRefuses(t *testing.T) {
 		"FROM scratch\nENTRYPOINT /sentry-mcp serve\n", // shell form needs /bin/sh, which scratch lacks
 		"FROM scratch\nRUN true\n",                     // an instruction the test would not reproduce
 		"FROM scratch\nENV HOME /data\n",
+		"FROM scratch\nLABEL a\n",
+		"FROM scratch\nLABEL a=\"b\n",
 		"# no stage\n",
 	} {
 		if _, err := parseFinalStage(df); err == nil {
@@ -375,4 +420,19 @@ func goarch(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+func TestLabelPairs(t *testing.T) {
+	got, err := labelPairs(`a="x y" b=c  d=""`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got["a"] != "x y" || got["b"] != "c" || got["d"] != "" {
+		t.Errorf("labelPairs = %q", got)
+	}
+	for _, bad := range []string{`a`, `=b`, `a="b`, `"a"=b`} {
+		if got, err := labelPairs(bad); err == nil {
+			t.Errorf("labelPairs(%s) = %q, want an error", bad, got)
+		}
+	}
 }
