@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
 # Checks the release build without publishing anything (CI runs this).
+# scripts/release.sh is what a maintainer runs to publish.
 #
-# To publish a release (maintainer, not CI; needs a GitHub token allowed to
-# create releases on github.com/sentry-mcp/sentry-mcp):
-#
-#   git tag v1.2.3 && git push origin v1.2.3 && GITHUB_TOKEN=... .cache/bin/goreleaser release --clean
-#
-# What this does:
-#   1. installs GoReleaser v2.15.1 into .cache/bin (reused when that version is
-#      already there; newer GoReleaser releases need a newer Go);
+# What this does, each step timed:
+#   1. installs GoReleaser v2.15.1 (newer ones need a newer Go) into
+#      ~/.cache/sentry-mcp/goreleaser-v2.15.1, where later runs and clones
+#      reuse it (SENTRY_MCP_TOOLS_CACHE moves it);
 #   2. goreleaser check (the .goreleaser.yaml is valid);
-#   3. goreleaser build --snapshot --single-target --clean (the host's binary
-#      in dist/), then runs it: --version must print the snapshot version and
-#      demo must call resolve_issue;
-#   4. cross-compiles the other five targets (linux, darwin, windows x amd64,
-#      arm64) with a plain CGO_ENABLED=0 go build into .cache/cross and checks
-#      each is an executable for its OS and architecture;
-#   5. only with --archives: goreleaser release --snapshot --clean
-#      --skip=publish, the six archives and dist/checksums.txt, as a release
-#      would upload them (slow: six builds).
+#   3. goreleaser build --snapshot --single-target --clean: this machine's
+#      binary in dist/, and (the post hook, scripts/mcpb.sh pack) its Claude
+#      Desktop bundle, validated and packed;
+#   4. runs the binary: --version must print the snapshot version and the
+#      commit, demo must call resolve_issue;
+#   5. starts that bundle as Claude Desktop would, against the fake Sentry;
+#   6. cross-compiles the other five targets (linux, darwin, windows x amd64,
+#      arm64) with a plain CGO_ENABLED=0 go build, checks each is an
+#      executable for its OS and architecture, and packs its bundle;
+#   7. writes dist/checksums.txt for the six bundles and generates
+#      dist/server.json from it (packaging/registry/gen's TestSnapshot:
+#      valid against the vendored registry schema, every hash checked);
+#   8. only with --archives: goreleaser release --snapshot --clean
+#      --skip=publish (six builds, six bundles, six archives and
+#      checksums.txt, as a release uploads them), checked the same way.
 #
-# Usage: scripts/release-check.sh [--archives]
-# Each step prints its time; the exit status is non-zero on the first failure.
+# Usage: scripts/release-check.sh [--archives | --prepare]
+# --prepare does only the slow part ahead of time: it installs GoReleaser and
+# compiles all six targets into Go's build cache, so that a later run only
+# links (CI runs it in the background, at low priority, during the tests).
+# The exit status is non-zero on the first failure, which is named.
 # RELEASE_CHECK_NO_FILE=1 checks the binaries with scripts/binformat.go (Go's
 # debug/elf, debug/macho, debug/pe) even where the file command exists.
 set -euo pipefail
@@ -31,18 +37,18 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 fi
 
 archives=false
+prepare=false
 case "${1:-}" in
 "") ;;
 --archives) archives=true ;;
+--prepare) prepare=true ;;
 *)
-	echo "usage: $0 [--archives]" >&2
+	echo "usage: $0 [--archives | --prepare]" >&2
 	exit 2
 	;;
 esac
 
-goreleaser_version=2.15.1
-bin=$PWD/.cache/bin
-goreleaser=$bin/goreleaser
+goreleaser=
 
 # step NAME CMD...: runs one step and prints how long it took. The command
 # runs under set -e (not in an if), so any failing command inside ends the
@@ -64,25 +70,14 @@ fail() {
 	return 1
 }
 
-has_version() {
-	local out
-	out=$("$goreleaser" --version 2>&1) || return 1
-	grep -Eq "GitVersion:[[:space:]]+v?$goreleaser_version\$" <<<"$out"
-}
-
 install_goreleaser() {
-	if [ -x "$goreleaser" ] && has_version; then
-		echo "reusing $goreleaser ($goreleaser_version)"
-		return
-	fi
-	mkdir -p "$bin"
-	GOBIN=$bin go install "github.com/goreleaser/goreleaser/v2@v$goreleaser_version"
-	has_version || fail "$goreleaser is not version $goreleaser_version"
+	goreleaser=$(bash scripts/goreleaser.sh)
 }
 
 # The host binary from the last goreleaser build, from dist/artifacts.json.
 host_binary() {
-	jq -r '[.[] | select(.type == "Binary")][0].path' dist/artifacts.json
+	jq -r --arg os "$(go env GOOS)" --arg arch "$(go env GOARCH)" \
+		'[.[] | select(.type == "Binary" and .goos == $os and .goarch == $arch)][0].path' dist/artifacts.json
 }
 
 snapshot_version() {
@@ -129,25 +124,51 @@ check_format() {
 	grep -Eq "$want" <<<"$desc" || fail "$f is not a $os/$arch executable: $desc"
 }
 
+host_bundle() {
+	local b
+	b=dist/sentry-mcp-$(snapshot_version)-$(go env GOOS)-$(go env GOARCH).mcpb
+	[ -s "$b" ] || fail "the post hook packed no bundle for this machine ($b)"
+	bash scripts/mcpb.sh smoke "$b"
+}
+
+# The other five targets: a plain go build each (as GoReleaser's, with
+# -trimpath and the version), checked, then packed into a bundle in dist/.
 cross_compile() {
-	local host os arch out ext
+	local host os arch out ext v start
 	host=$(go env GOOS)/$(go env GOARCH)
-	rm -rf .cache/cross
-	mkdir -p .cache/cross
+	v=$(snapshot_version)
+	mkdir -p dist/cross
 	for os in linux darwin windows; do
 		for arch in amd64 arm64; do
 			[ "$os/$arch" = "$host" ] && continue
+			start=$SECONDS
 			ext=
 			[ "$os" = windows ] && ext=.exe
-			out=.cache/cross/sentry-mcp_${os}_${arch}$ext
-			local start=$SECONDS
+			out=dist/cross/sentry-mcp_${os}_${arch}$ext
 			CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath \
-				-ldflags "-s -w -X main.version=cross-check" -o "$out" .
+				-ldflags "-s -w -X main.version=$v" -o "$out" .
 			[ -s "$out" ] || fail "$out was not built"
 			check_format "$os" "$arch" "$out"
+			bash scripts/mcpb.sh pack "$out" "$os" "$arch" "$v" dist
 			echo "  $os/$arch: $((SECONDS - start)) s"
 		done
 	done
+}
+
+# The six bundles' hashes, as GoReleaser's checksum step writes them in a
+# release, then server.json from them (TestSnapshot checks it).
+registry_entry() {
+	local v
+	v=$(snapshot_version)
+	if [ ! -s dist/checksums.txt ]; then
+		(cd dist && sha256sum -- *.mcpb >checksums.txt)
+	fi
+	cat dist/checksums.txt
+	SENTRY_MCP_DIST=$PWD/dist SENTRY_MCP_VERSION=$v SENTRY_MCP_TOOLS_JSON=$PWD/.cache/mcpb/tools.json \
+		SENTRY_MCP_SERVER_JSON=$PWD/dist/server.json go test -count=1 -run '^TestSnapshot$' -v ./packaging/registry/gen |
+		grep -E '^(=== RUN|--- |ok|FAIL|PASS)'
+	[ -s dist/server.json ] || fail "no dist/server.json"
+	echo "dist/server.json: $(jq '.packages | length' dist/server.json) packages, $(stat -c %s dist/server.json) bytes"
 }
 
 check_archives() {
@@ -158,24 +179,48 @@ check_archives() {
 		for arch in amd64 arm64; do
 			ext=tar.gz
 			[ "$os" = windows ] && ext=zip
-			name=sentry-mcp_${v}_${os}_${arch}.$ext
-			[ -s "dist/$name" ] || fail "no dist/$name"
-			grep -Eq "^[0-9a-f]{64}  $name\$" dist/checksums.txt || fail "dist/checksums.txt has no line for $name"
+			for name in "sentry-mcp_${v}_${os}_${arch}.$ext" "sentry-mcp-$v-$os-$arch.mcpb"; do
+				[ -s "dist/$name" ] || fail "no dist/$name"
+				grep -Eq "^[0-9a-f]{64}  $name\$" dist/checksums.txt || fail "dist/checksums.txt has no line for $name"
+			done
 		done
 	done
-	[ "$(grep -c . dist/checksums.txt)" -eq 6 ] || fail "dist/checksums.txt does not have exactly six lines"
-	(cd dist && sha256sum -c --quiet checksums.txt) || fail "dist/checksums.txt does not match the archives"
+	[ "$(grep -c . dist/checksums.txt)" -eq 12 ] || fail "dist/checksums.txt does not have exactly twelve lines (six archives, six bundles)"
+	(cd dist && sha256sum -c --quiet checksums.txt) || fail "dist/checksums.txt does not match the files"
 	cat dist/checksums.txt
 }
 
-step "install GoReleaser $goreleaser_version" install_goreleaser
-step "goreleaser check" "$goreleaser" check
-step "goreleaser build --snapshot --single-target" "$goreleaser" build --snapshot --single-target --clean
-step "run the host binary (--version, demo)" run_host_binary
-step "cross-compile the other five targets" cross_compile
-if $archives; then
-	step "goreleaser release --snapshot --skip=publish (six archives, checksums)" \
-		"$goreleaser" release --snapshot --clean --skip=publish
-	step "check the archives and dist/checksums.txt" check_archives
+# Compiles every target with the flags of the builds below, into the build
+# cache only.
+warm_cache() {
+	local os arch start
+	for os in linux darwin windows; do
+		for arch in amd64 arm64; do
+			start=$SECONDS
+			CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -o /dev/null .
+			echo "  $os/$arch: $((SECONDS - start)) s"
+		done
+	done
+}
+
+step "install GoReleaser" install_goreleaser
+if $prepare; then
+	step "compile the six targets into the build cache" warm_cache
+	echo "release-check: prepared"
+	exit 0
 fi
+step "goreleaser check" "$goreleaser" check
+if $archives; then
+	step "goreleaser release --snapshot --skip=publish (six binaries, bundles, archives, checksums)" \
+		"$goreleaser" release --snapshot --clean --skip=publish
+	step "check the archives, the bundles and dist/checksums.txt" check_archives
+else
+	step "goreleaser build --snapshot --single-target (and its bundle)" "$goreleaser" build --snapshot --single-target --clean
+fi
+step "run the host binary (--version, demo)" run_host_binary
+step "start the host bundle as Claude Desktop would" host_bundle
+if ! $archives; then
+	step "cross-compile and pack the other five targets" cross_compile
+fi
+step "server.json for the MCP registry from the six bundles" registry_entry
 echo "release-check: ok"
