@@ -165,8 +165,7 @@ registry_entry() {
 	fi
 	cat dist/checksums.txt
 	SENTRY_MCP_DIST=$PWD/dist SENTRY_MCP_VERSION=$v SENTRY_MCP_TOOLS_JSON=$PWD/.cache/mcpb/tools.json \
-		SENTRY_MCP_SERVER_JSON=$PWD/dist/server.json go test -count=1 -run '^TestSnapshot$' -v ./packaging/registry/gen |
-		grep -E '^(=== RUN|--- |ok|FAIL|PASS)'
+		SENTRY_MCP_SERVER_JSON=$PWD/dist/server.json go test -count=1 -run '^TestSnapshot$' ./packaging/registry/gen
 	[ -s dist/server.json ] || fail "no dist/server.json"
 	echo "dist/server.json: $(jq '.packages | length' dist/server.json) packages, $(stat -c %s dist/server.json) bytes"
 }

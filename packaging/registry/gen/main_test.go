@@ -288,8 +288,15 @@ func TestSnapshot(t *testing.T) {
 	if bundles != len(Platforms) {
 		t.Errorf("%d bundles listed, want %d", bundles, len(Platforms))
 	}
-	if tools != "" && !strings.Contains(string(data), `"find_organizations"`) {
-		t.Errorf("the tool names of %s are missing", tools)
+	if tools != "" {
+		names, err := toolNames(tools)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := s.Meta["io.modelcontextprotocol.registry/publisher-provided"].(map[string]any)["tools"]
+		if fmt.Sprint(listed) != fmt.Sprint(names) {
+			t.Errorf("server.json lists the tools %v, %s has %v", listed, tools, names)
+		}
 	}
 	// The command line works as documented, and writes the same document.
 	out := filepath.Join(t.TempDir(), "server.json")
