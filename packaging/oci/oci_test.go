@@ -25,6 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 )
 
 const (
@@ -394,8 +396,77 @@ func TestImageFromDockerfile(t *testing.T) {
 	if err != nil || !strings.Contains(string(vout), testVer) {
 		t.Errorf("/sentry-mcp --version from the image: %v: %q, want %s", err, vout, testVer)
 	}
+	stdioInImage(t, extracted, c)
 	fi, _ := os.Stat(out)
 	t.Logf("image tarball %s: %d bytes", out, fi.Size())
+}
+
+// stdioInImage runs the image's entrypoint as the MCP registry's oci package
+// says a client runs it (docker run -i --rm -e SENTRY_ACCESS_TOKEN -e
+// SENTRY_URL IMAGE serve): the image's environment, with its /data a
+// temporary directory, and "serve" in place of the hosted-mode command. It
+// must answer initialize and tools/list over stdio from the fake Sentry.
+func stdioInImage(t *testing.T, entrypoint string, c v1.Config) {
+	t.Helper()
+	fake := sentrytest.NewServer(sentrytest.DemoData(), sentrytest.Options{})
+	defer fake.Close()
+	const token = "sntryu_ocitest"
+	fake.AddToken(token, "org:read", "project:read", "team:read", "event:read")
+	data := t.TempDir()
+	env := []string{"PATH=/nonexistent", "SENTRY_ACCESS_TOKEN=" + token, "SENTRY_URL=" + fake.URL}
+	for _, kv := range c.Env {
+		env = append(env, strings.ReplaceAll(kv, "=/data", "="+data))
+	}
+	cmd := exec.Command(entrypoint, "serve")
+	cmd.Env = env
+	cmd.Dir = data
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	io.WriteString(in, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"oci-test","version":"0"}}}`+"\n")
+	io.WriteString(in, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
+	io.WriteString(in, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`+"\n")
+	dec := json.NewDecoder(outPipe)
+	var tools []string
+	for tools == nil {
+		var msg struct {
+			ID     int `json:"id"`
+			Result struct {
+				Tools []struct {
+					Name string `json:"name"`
+				} `json:"tools"`
+			} `json:"result"`
+		}
+		if err := dec.Decode(&msg); err != nil {
+			t.Fatalf("serve in the image: reading stdout: %v\nstderr: %s", err, stderr.String())
+		}
+		if msg.ID == 2 {
+			tools = []string{}
+			for _, tl := range msg.Result.Tools {
+				tools = append(tools, tl.Name)
+			}
+		}
+	}
+	in.Close() // stdin closed: the server exits
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve in the image exited with %v\nstderr: %s", err, stderr.String())
+	}
+	if len(tools) < 5 || !strings.Contains(strings.Join(tools, " "), "whoami") {
+		t.Errorf("serve in the image lists the tools %v", tools)
+	}
+	t.Logf("serve in the image over stdio: %d tools", len(tools))
 }
 
 func TestParseFinalStageRefuses(t *testing.T) {
