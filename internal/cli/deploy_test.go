@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -26,6 +25,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sentry-mcp/sentry-mcp/auth"
+	"github.com/sentry-mcp/sentry-mcp/internal/dockerfile"
 )
 
 // The files of deploy/ agree with the code: the flags and environment
@@ -196,21 +196,21 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 	}
 
 	// --- Dockerfile
-	df := parseDockerfile(files["Dockerfile"])
+	df := dockerfile.Parse(files["Dockerfile"])
 	var imageArgs []string
 	var healthPath string
-	if len(df.stages) < 2 {
-		bad("Dockerfile: want a multi-stage build, got %d stage(s)", len(df.stages))
+	if len(df.Stages) < 2 {
+		bad("Dockerfile: want a multi-stage build, got %d stage(s)", len(df.Stages))
 	} else {
-		build, final := df.stages[0], df.stages[len(df.stages)-1]
+		build, final := df.Stages[0], df.Stages[len(df.Stages)-1]
 		// Fully qualified, as podman and buildah need without a search registry.
-		if m := regexp.MustCompile(`^docker\.io/library/golang:(\d+\.\d+(?:\.\d+)?)`).FindStringSubmatch(build.from); m == nil {
-			bad("Dockerfile: build stage FROM %q, want docker.io/library/golang:VERSION", build.from)
+		if m := regexp.MustCompile(`^docker\.io/library/golang:(\d+\.\d+(?:\.\d+)?)`).FindStringSubmatch(build.From); m == nil {
+			bad("Dockerfile: build stage FROM %q, want docker.io/library/golang:VERSION", build.From)
 		} else if want := goModVersion(); compareVersions(m[1], want) < 0 {
 			bad("Dockerfile: build stage Go %s is older than go.mod's go %s", m[1], want)
 		}
-		run := strings.Join(build.all("RUN"), "\n")
-		envs := build.env()
+		run := strings.Join(build.All("RUN"), "\n")
+		envs := build.Env()
 		if envs["CGO_ENABLED"] != "0" {
 			bad("Dockerfile: the build stage must set CGO_ENABLED=0 (static binary), has %q", envs["CGO_ENABLED"])
 		}
@@ -222,10 +222,10 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 		if !mainHasVersionVar() {
 			bad("Dockerfile: -X main.version= sets nothing: main.go has no `var version string`")
 		}
-		if final.from != "scratch" && !strings.HasPrefix(final.from, "gcr.io/distroless/static") {
-			bad("Dockerfile: final stage FROM %q, want scratch or gcr.io/distroless/static", final.from)
+		if final.From != "scratch" && !strings.HasPrefix(final.From, "gcr.io/distroless/static") {
+			bad("Dockerfile: final stage FROM %q, want scratch or gcr.io/distroless/static", final.From)
 		}
-		copies := strings.Join(final.all("COPY"), "\n")
+		copies := strings.Join(final.All("COPY"), "\n")
 		if !strings.Contains(copies, "/etc/ssl/certs/ca-certificates.crt") {
 			bad("Dockerfile: the final stage does not copy the CA certificates (Sentry is reached over https)")
 		}
@@ -234,30 +234,30 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 				bad("Dockerfile: the final stage does not copy %s to /", want)
 			}
 		}
-		if u := final.last("USER"); !nonRootUser(u) {
+		if u := final.Last("USER"); !nonRootUser(u) {
 			bad("Dockerfile: USER %q, want a numeric non-root uid (e.g. 65532:65532)", u)
 		}
-		for k := range final.env() {
+		for k := range final.Env() {
 			if !slices.Contains(imageEnv, k) {
 				checkEnv("Dockerfile ENV", k)
 			}
 		}
-		ep, err := jsonArgs(final.last("ENTRYPOINT"))
+		ep, err := dockerfile.JSONArgs(final.Last("ENTRYPOINT"))
 		if err != nil || !slices.Equal(ep, []string{"/sentry-mcp"}) {
-			bad(`Dockerfile: ENTRYPOINT %q, want ["/sentry-mcp"]`, final.last("ENTRYPOINT"))
+			bad(`Dockerfile: ENTRYPOINT %q, want ["/sentry-mcp"]`, final.Last("ENTRYPOINT"))
 		}
-		imageArgs, err = jsonArgs(final.last("CMD"))
+		imageArgs, err = dockerfile.JSONArgs(final.Last("CMD"))
 		if err != nil {
 			bad("Dockerfile: CMD: %v", err)
 		}
 		port := checkServeArgs("Dockerfile CMD", imageArgs, bad)
-		if expose := final.last("EXPOSE"); expose != port {
+		if expose := final.Last("EXPOSE"); expose != port {
 			bad("Dockerfile: EXPOSE %q, but CMD serves --http on port %q", expose, port)
 		}
-		hc := final.last("HEALTHCHECK")
+		hc := final.Last("HEALTHCHECK")
 		if i := strings.Index(hc, "CMD "); i < 0 {
 			bad("Dockerfile: no HEALTHCHECK ... CMD")
-		} else if cmd, err := jsonArgs(hc[i+4:]); err != nil || len(cmd) != 2 || cmd[0] != "/healthcheck" {
+		} else if cmd, err := dockerfile.JSONArgs(hc[i+4:]); err != nil || len(cmd) != 2 || cmd[0] != "/healthcheck" {
 			bad(`Dockerfile: HEALTHCHECK %q, want CMD ["/healthcheck", "http://127.0.0.1:PORT/healthz"]`, hc)
 		} else {
 			healthPath = checkHealthURL("Dockerfile HEALTHCHECK", cmd[1], port, "/healthz", bad)
@@ -735,89 +735,6 @@ func parseEnvFile(s string) map[string]string {
 		m[k] = v
 	}
 	return m
-}
-
-// dockerfile is a Dockerfile's stages, each a list of instructions.
-type dockerfile struct{ stages []*dockerStage }
-
-type dockerStage struct {
-	from  string
-	instr [][2]string // keyword (upper case), rest
-}
-
-func (s *dockerStage) all(kw string) []string {
-	var out []string
-	for _, in := range s.instr {
-		if in[0] == kw {
-			out = append(out, in[1])
-		}
-	}
-	return out
-}
-
-func (s *dockerStage) last(kw string) string {
-	all := s.all(kw)
-	if len(all) == 0 {
-		return ""
-	}
-	return all[len(all)-1]
-}
-
-// env is the stage's ENV KEY=VALUE pairs.
-func (s *dockerStage) env() map[string]string {
-	m := map[string]string{}
-	for _, e := range s.all("ENV") {
-		for _, kv := range strings.Fields(e) {
-			k, v, _ := strings.Cut(kv, "=")
-			m[k] = v
-		}
-	}
-	return m
-}
-
-// parseDockerfile joins continued lines, drops comments and substitutes
-// the ARGs declared before the first FROM into FROM lines.
-func parseDockerfile(s string) *dockerfile {
-	var lines []string
-	cur := ""
-	for _, line := range strings.Split(s, "\n") {
-		t := strings.TrimSpace(line)
-		if cur == "" && (t == "" || strings.HasPrefix(t, "#")) {
-			continue
-		}
-		if strings.HasSuffix(t, "\\") {
-			cur += strings.TrimSuffix(t, "\\") + " "
-			continue
-		}
-		lines = append(lines, cur+t)
-		cur = ""
-	}
-	d := &dockerfile{}
-	globals := map[string]string{}
-	for _, l := range lines {
-		kw, rest, _ := strings.Cut(l, " ")
-		kw, rest = strings.ToUpper(kw), strings.TrimSpace(rest)
-		switch {
-		case kw == "ARG" && len(d.stages) == 0:
-			k, v, _ := strings.Cut(rest, "=")
-			globals[k] = v
-		case kw == "FROM":
-			from := os.Expand(strings.Fields(rest)[0], func(k string) string { return globals[k] })
-			d.stages = append(d.stages, &dockerStage{from: from})
-		case len(d.stages) > 0:
-			st := d.stages[len(d.stages)-1]
-			st.instr = append(st.instr, [2]string{kw, rest})
-		}
-	}
-	return d
-}
-
-func jsonArgs(s string) ([]string, error) {
-	var a []string
-	if err := json.Unmarshal([]byte(s), &a); err != nil {
-		return nil, fmt.Errorf("%q is not the JSON (exec) form: %v", s, err)
-	}
-	return a, nil
 }
 
 func goModVersion() string {

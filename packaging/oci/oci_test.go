@@ -26,13 +26,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/sentry-mcp/sentry-mcp/internal/dockerfile"
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 )
 
 const (
-	dockerfile = "../../deploy/Dockerfile"
-	caBundle   = "/etc/ssl/certs/ca-certificates.crt"
-	testVer    = "v0.0.0-ocitest"
+	dockerfilePath = "../../deploy/Dockerfile"
+	caBundle       = "/etc/ssl/certs/ca-certificates.crt"
+	testVer        = "v0.0.0-ocitest"
 )
 
 // spec is what the final stage of the Dockerfile says.
@@ -49,30 +50,7 @@ type spec struct {
 	copies      []string // destination paths of COPY --from=build
 }
 
-// labelPairs splits LABEL's key=value pairs; a value may be double-quoted.
-func labelPairs(rest string) (map[string]string, error) {
-	out := map[string]string{}
-	for rest = strings.TrimSpace(rest); rest != ""; rest = strings.TrimSpace(rest) {
-		k, after, ok := strings.Cut(rest, "=")
-		if !ok || k == "" || strings.ContainsAny(k, " \t\"") {
-			return nil, fmt.Errorf("LABEL %s: want key=value pairs", rest)
-		}
-		var v string
-		if strings.HasPrefix(after, `"`) {
-			end := strings.Index(after[1:], `"`)
-			if end < 0 {
-				return nil, fmt.Errorf("LABEL %s: unterminated quote", rest)
-			}
-			v, rest = after[1:end+1], after[end+2:]
-		} else {
-			v, rest, _ = strings.Cut(after, " ")
-		}
-		out[k] = v
-	}
-	return out, nil
-}
-
-// parseFinalStage reads the instructions after the last FROM.
+// parseFinalStage reads the instructions of the last stage.
 func parseFinalStage(text string) (spec, error) {
 	var perr error
 	fail := func(format string, a ...any) {
@@ -80,47 +58,25 @@ func parseFinalStage(text string) (spec, error) {
 			perr = fmt.Errorf(format, a...)
 		}
 	}
-	// Join continuation lines, drop comments.
-	var lines []string
-	var cur string
-	for _, l := range strings.Split(text, "\n") {
-		l = strings.TrimSpace(l)
-		if cur == "" && (l == "" || strings.HasPrefix(l, "#")) {
-			continue
-		}
-		if strings.HasSuffix(l, "\\") {
-			cur += strings.TrimSuffix(l, "\\") + " "
-			continue
-		}
-		lines = append(lines, cur+l)
-		cur = ""
-	}
-	last := -1
-	for i, l := range lines {
-		if strings.HasPrefix(strings.ToUpper(l), "FROM ") {
-			last = i
-		}
-	}
-	if last < 0 {
+	final := dockerfile.Parse(text).Final()
+	if final == nil {
 		return spec{}, errors.New("Dockerfile: no FROM")
 	}
 	jsonArray := func(instr, rest string) []string {
-		var v []string
-		if err := json.Unmarshal([]byte(rest), &v); err != nil {
-			fail("Dockerfile: %s %s: want the exec (JSON array) form: %v", instr, rest, err)
+		v, err := dockerfile.JSONArgs(rest)
+		if err != nil {
+			fail("Dockerfile: %s: %v", instr, err)
 		}
 		return v
 	}
-	var s spec
-	s.base = strings.Fields(lines[last])[1]
-	for _, l := range lines[last+1:] {
-		instr, rest, _ := strings.Cut(l, " ")
-		rest = strings.TrimSpace(rest)
-		switch strings.ToUpper(instr) {
+	s := spec{base: final.From}
+	for _, in := range final.Instr {
+		rest := in.Args
+		switch in.Keyword {
 		case "ENTRYPOINT":
-			s.entrypoint = jsonArray(instr, rest)
+			s.entrypoint = jsonArray(in.Keyword, rest)
 		case "CMD":
-			s.cmd = jsonArray(instr, rest)
+			s.cmd = jsonArray(in.Keyword, rest)
 		case "USER":
 			s.user = rest
 		case "EXPOSE":
@@ -138,18 +94,18 @@ func parseFinalStage(text string) (spec, error) {
 				s.env = append(s.env, kv)
 			}
 		case "VOLUME":
-			s.volumes = jsonArray(instr, rest)
+			s.volumes = jsonArray(in.Keyword, rest)
 		case "HEALTHCHECK":
 			_, c, ok := strings.Cut(rest, "CMD ")
 			if !ok {
 				fail("Dockerfile: HEALTHCHECK %s: no CMD", rest)
 			}
-			s.healthcheck = append([]string{"CMD"}, jsonArray(instr, c)...)
+			s.healthcheck = append([]string{"CMD"}, jsonArray(in.Keyword, c)...)
 		case "COPY":
 			f := strings.Fields(rest)
 			s.copies = append(s.copies, f[len(f)-1])
 		case "LABEL":
-			kv, err := labelPairs(rest)
+			kv, err := dockerfile.Labels(rest)
 			if err != nil {
 				fail("Dockerfile: %v", err)
 			}
@@ -161,7 +117,7 @@ func parseFinalStage(text string) (spec, error) {
 			}
 		case "ARG", "WORKDIR", "STOPSIGNAL":
 		default:
-			fail("Dockerfile: final stage has %s, which this test does not reproduce: %s", instr, l)
+			fail("Dockerfile: final stage has %s, which this test does not reproduce: %s %s", in.Keyword, in.Keyword, rest)
 		}
 	}
 	return s, perr
@@ -212,7 +168,7 @@ func layerTar(t *testing.T, entries []entry) []byte {
 }
 
 func TestImageFromDockerfile(t *testing.T) {
-	text, err := os.ReadFile(dockerfile)
+	text, err := os.ReadFile(dockerfilePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,19 +447,4 @@ func goarch(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func TestLabelPairs(t *testing.T) {
-	got, err := labelPairs(`a="x y" b=c  d=""`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 3 || got["a"] != "x y" || got["b"] != "c" || got["d"] != "" {
-		t.Errorf("labelPairs = %q", got)
-	}
-	for _, bad := range []string{`a`, `=b`, `a="b`, `"a"=b`} {
-		if got, err := labelPairs(bad); err == nil {
-			t.Errorf("labelPairs(%s) = %q, want an error", bad, got)
-		}
-	}
 }
