@@ -31,7 +31,7 @@ import (
 )
 
 // SchemaURL is the $id of the vendored schema.
-const SchemaURL = "https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json"
+const SchemaURL = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json"
 
 // Options are what one run needs.
 type Options struct {
@@ -266,6 +266,7 @@ func Check(s Server, repo string) error {
 			case u.Host != "github.com" || !strings.HasPrefix(u.Path, "/"+repo+"/releases/download/"):
 				bad("%s: identifier %q: want an asset of a github.com/%s release", where, p.Identifier, repo)
 			}
+			// (The schema makes fileSha256 optional; the registry requires it for mcpb.)
 			if !hashRE.MatchString(p.FileSha256) {
 				bad("%s: fileSha256 %q: want 64 lowercase hex digits", where, p.FileSha256)
 			}

@@ -150,9 +150,10 @@ func TestSchemaRejects(t *testing.T) {
 		"no version":           `{"name":"a/b","description":"d"}`,
 		"description too long": `{"name":"a/b","version":"1","description":"` + strings.Repeat("x", 101) + `"}`,
 		"bad sha256":           `{"name":"a/b","description":"d","version":"1","packages":[{"registryType":"mcpb","identifier":"https://x/y.mcpb","fileSha256":"XYZ","transport":{"type":"stdio"}}]}`,
-		"mcpb without sha256":  `{"name":"a/b","description":"d","version":"1","packages":[{"registryType":"mcpb","identifier":"https://x/y.mcpb","transport":{"type":"stdio"}}]}`,
+		"no identifier":        `{"name":"a/b","description":"d","version":"1","packages":[{"registryType":"mcpb","fileSha256":"` + sha + `","transport":{"type":"stdio"}}]}`,
 		"no transport":         `{"name":"a/b","description":"d","version":"1","packages":[{"registryType":"mcpb","identifier":"https://x/y.mcpb","fileSha256":"` + sha + `"}]}`,
-		"unknown type":         `{"name":"a/b","description":"d","version":"1","packages":[{"registryType":"tarball","identifier":"https://x/y.tar.gz","transport":{"type":"stdio"}}]}`,
+		"unknown transport":    `{"name":"a/b","description":"d","version":"1","packages":[{"registryType":"mcpb","identifier":"https://x/y.mcpb","fileSha256":"` + sha + `","transport":{"type":"pipe"}}]}`,
+		"version latest":       `{"name":"a/b","description":"d","version":"1","packages":[{"registryType":"npm","identifier":"x","version":"latest","transport":{"type":"stdio"}}]}`,
 	} {
 		if err := validate(t, sch, []byte(doc)); err == nil {
 			t.Errorf("%s: schema accepted %s", name, doc)
@@ -196,6 +197,7 @@ func TestCheckRejects(t *testing.T) {
 		}, "github.com/sentry-mcp/sentry-mcp release"},
 		{"mcpb with version", func(s *Server) { s.Packages[1].Version = "1.2.3" }, "refuses version and registryBaseUrl on mcpb"},
 		{"mcpb upper-case sha", func(s *Server) { s.Packages[2].FileSha256 = strings.ToUpper(s.Packages[2].FileSha256) }, "64 lowercase hex"},
+		{"mcpb without sha", func(s *Server) { s.Packages[3].FileSha256 = "" }, "64 lowercase hex"},
 		{"oci with version", func(s *Server) { s.Packages[oci].Version = "1.2.3" }, "refuses version, registryBaseUrl and fileSha256 on oci"},
 		{"oci with base URL", func(s *Server) { s.Packages[oci].RegistryBaseURL = "https://ghcr.io" }, "on oci"},
 		{"oci without tag", func(s *Server) { s.Packages[oci].Identifier = "ghcr.io/sentry-mcp/sentry-mcp" }, "identifier"},
