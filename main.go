@@ -8,8 +8,10 @@ import (
 	"github.com/sentry-mcp/sentry-mcp/internal/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3";
-// without it the module version from the build info is used.
-var version string
+// version and commit are set at build time with
+// -ldflags "-X main.version=1.2.3 -X main.commit=<sha>" (release builds do);
+// without them the module version and the VCS revision from the build info
+// are used.
+var version, commit string
 
-func main() { os.Exit(cli.Main(version)) }
+func main() { os.Exit(cli.Main(version, commit)) }

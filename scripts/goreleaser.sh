@@ -28,9 +28,9 @@ else
 	start=$SECONDS
 	# Into a temporary name first: an interrupted install leaves nothing that looks usable.
 	tmp=$(mktemp -d "$dir/install.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
 	GOBIN=$tmp GOFLAGS=-buildvcs=false go install -ldflags "-s -w" "github.com/goreleaser/goreleaser/v2@v$version"
 	mv "$tmp/goreleaser" "$bin"
-	rm -rf "$tmp"
 	has_version || { echo "goreleaser: $bin is not version $version" >&2; exit 1; }
 	echo "goreleaser: installed in $((SECONDS - start)) s" >&2
 fi

@@ -35,7 +35,7 @@ fail() {
 
 prepare() {
 	if [ ! -x "$mcpb" ] || [ packaging/mcpb/package-lock.json -nt packaging/mcpb/node_modules/.package-lock.json ]; then
-		(cd packaging/mcpb && npm ci --cache "$root/.cache/npm" --no-audit --no-fund --loglevel=error)
+		(cd packaging/mcpb && npm ci --include=dev --cache "$root/.cache/npm" --no-audit --no-fund --loglevel=error)
 	fi
 	echo "mcpb $("$mcpb" --version)" >&2
 	mkdir -p "$work/bin"
@@ -89,9 +89,13 @@ smoke() {
 	rm -rf "$dir" && mkdir -p "$dir"
 	unzip -q "$bundle" -d "$dir"
 	coproc FAKE { exec "$work/bin/fakesentry"; }
-	read -r line <&"${FAKE[0]}"
-	url=$(sed -n 's/^URL=\([^ ]*\) .*/\1/p' <<<"$line")
+	read -r -t 30 line <&"${FAKE[0]}" || line=
+	url=$(sed -n 's/^URL=\(http:\/\/127\.0\.0\.1:[0-9]*\) .*/\1/p' <<<"$line")
 	token=$(sed -n 's/.* TOKEN=\(.*\)$/\1/p' <<<"$line")
+	if [ -z "$url" ] || [ -z "$token" ]; then
+		kill "$FAKE_PID" 2>/dev/null || true
+		fail "the fake Sentry did not start (it printed: $line)"
+	fi
 	node packaging/mcpb/smoke.mjs "$dir" "$url" "$token" "$work/tools.json" || status=$?
 	kill "$FAKE_PID" 2>/dev/null || true
 	wait "$FAKE_PID" 2>/dev/null || true

@@ -19,7 +19,9 @@
 #   7. writes dist/checksums.txt for the six bundles and generates
 #      dist/server.json from it (packaging/registry/gen's TestSnapshot:
 #      valid against the vendored registry schema, every hash checked);
-#   8. only with --archives: goreleaser release --snapshot --clean
+#   8. go install . (the README's install from source), then --version and
+#      tools --demo --json from the installed binary;
+#   9. only with --archives: goreleaser release --snapshot --clean
 #      --skip=publish (six builds, six bundles, six archives and
 #      checksums.txt, as a release uploads them), checked the same way.
 #
@@ -92,12 +94,9 @@ run_host_binary() {
 	out=$("$b" --version)
 	echo "$out"
 	grep -qF -- "sentry-mcp $v " <<<"$out" || fail "$b --version does not print the snapshot version $v"
-	# In a git clone (not a worktree, where Go records no VCS information),
-	# the commit is HEAD's, from the build info.
-	if [ -d .git ]; then
-		c=$(git rev-parse --short=12 HEAD)
-		grep -qF -- "(commit $c)" <<<"$out" || fail "$b --version does not print the commit $c"
-	fi
+	# The commit is HEAD's (-X main.commit={{.FullCommit}}).
+	c=$(git rev-parse --short=12 HEAD)
+	grep -qF -- "(commit $c)" <<<"$out" || fail "$b --version does not print the commit $c"
 	out=$("$b" demo)
 	grep -q resolve_issue <<<"$out" || fail "$b demo does not mention resolve_issue"
 	echo "demo: $(grep -c . <<<"$out") lines, resolve_issue called"
@@ -146,13 +145,25 @@ cross_compile() {
 			[ "$os" = windows ] && ext=.exe
 			out=dist/cross/sentry-mcp_${os}_${arch}$ext
 			CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath \
-				-ldflags "-s -w -X main.version=$v" -o "$out" .
+				-ldflags "-s -w -X main.version=$v -X main.commit=$(git rev-parse HEAD)" -o "$out" .
 			[ -s "$out" ] || fail "$out was not built"
 			check_format "$os" "$arch" "$out"
 			bash scripts/mcpb.sh pack "$out" "$os" "$arch" "$v" dist
 			echo "  $os/$arch: $((SECONDS - start)) s"
 		done
 	done
+}
+
+# Install from source as the README says (go install), then run it.
+go_install() {
+	local gobin out
+	gobin=$(mktemp -d)
+	GOBIN=$gobin go install .
+	out=$("$gobin/sentry-mcp" --version)
+	echo "$out"
+	grep -q '^sentry-mcp ' <<<"$out" || fail "go install: --version printed $out"
+	"$gobin/sentry-mcp" tools --demo --json | jq -e '.tools | length > 0' >/dev/null || fail "go install: tools --demo --json lists no tools"
+	rm -rf "$gobin"
 }
 
 # The six bundles' hashes, as GoReleaser's checksum step writes them in a
@@ -222,4 +233,5 @@ if ! $archives; then
 	step "cross-compile and pack the other five targets" cross_compile
 fi
 step "server.json for the MCP registry from the six bundles" registry_entry
+step "go install from source" go_install
 echo "release-check: ok"

@@ -19,14 +19,19 @@ import (
 	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
 
-// version is the version this binary reports (set by Main).
-var version = "(devel)"
+// version is the version this binary reports (set by Main), and
+// ldflagsCommit the commit set at build time, if any.
+var (
+	version       = "(devel)"
+	ldflagsCommit string
+)
 
-// Main runs the command line and returns the exit status. ldflagsVersion
-// is the version set at build time, if any; without it the module version
-// from the build info is used.
-func Main(ldflagsVersion string) int {
-	version = resolveVersion(ldflagsVersion)
+// Main runs the command line and returns the exit status. ldVersion and
+// ldCommit are the version and commit set at build time, if any;
+// without them the module version and the VCS revision from the build info
+// are used.
+func Main(ldVersion, ldCommit string) int {
+	version, ldflagsCommit = resolveVersion(ldVersion), ldCommit
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -43,6 +48,9 @@ func resolveVersion(ldflags string) string {
 }
 
 func commit() string {
+	if ldflagsCommit != "" {
+		return ldflagsCommit[:min(12, len(ldflagsCommit))]
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {

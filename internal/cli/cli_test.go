@@ -523,14 +523,15 @@ func TestOverlongLineIsRefused(t *testing.T) {
 }
 
 // TestVersion: --version and serverInfo.version carry the build's
-// version: the -ldflags one, else the module version Go recorded.
+// version and commit: the -ldflags ones, else what the build info recorded.
 func TestVersion(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "sentry-mcp")
-	if out, err := exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7", "-o", bin, "../..").CombinedOutput(); err != nil {
+	ldflags := "-X main.version=v9.8.7 -X main.commit=0123456789abcdef0123456789abcdef01234567"
+	if out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", bin, "../..").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	out, err := exec.Command(bin, "--version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "sentry-mcp v9.8.7 ") {
+	if err != nil || string(out) != "sentry-mcp v9.8.7 (commit 0123456789ab)\n" {
 		t.Errorf("--version = %q, %v", out, err)
 	}
 	cmd := exec.Command(bin, "serve", "--demo")

@@ -210,17 +210,21 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 			bad("Dockerfile: build stage Go %s is older than go.mod's go %s", m[1], want)
 		}
 		run := strings.Join(build.All("RUN"), "\n")
+		// A multi-arch image cross-compiles on the builder's platform.
+		if build.Platform != "$BUILDPLATFORM" || !strings.Contains(run, "GOOS=$TARGETOS GOARCH=$TARGETARCH go build") {
+			bad("Dockerfile: the build stage must run on $BUILDPLATFORM and build for $TARGETOS/$TARGETARCH (platform %q)", build.Platform)
+		}
 		envs := build.Env()
 		if envs["CGO_ENABLED"] != "0" {
 			bad("Dockerfile: the build stage must set CGO_ENABLED=0 (static binary), has %q", envs["CGO_ENABLED"])
 		}
-		for _, want := range []string{"go build -trimpath", "-s -w", "-X main.version=${VERSION}", "-o /out/sentry-mcp .", "./deploy/healthcheck"} {
+		for _, want := range []string{"go build -trimpath", "-s -w", "-X main.version=${VERSION}", "-X main.commit=${COMMIT}", "-o /out/sentry-mcp .", "./deploy/healthcheck"} {
 			if !strings.Contains(run, want) {
 				bad("Dockerfile: the build's RUN lacks %q", want)
 			}
 		}
 		if !mainHasVersionVar() {
-			bad("Dockerfile: -X main.version= sets nothing: main.go has no `var version string`")
+			bad("Dockerfile: -X main.version= and -X main.commit= set nothing: main.go has no `var version, commit string`")
 		}
 		if final.From != "scratch" && !strings.HasPrefix(final.From, "gcr.io/distroless/static") {
 			bad("Dockerfile: final stage FROM %q, want scratch or gcr.io/distroless/static", final.From)
@@ -268,7 +272,7 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 	for _, l := range strings.Split(files["Dockerfile.dockerignore"], "\n") {
 		ignored[strings.TrimSpace(l)] = true
 	}
-	for _, want := range []string{"deploy/.env", ".git"} {
+	for _, want := range []string{"deploy/.env", ".git", "dist"} {
 		if !ignored[want] {
 			bad("Dockerfile.dockerignore: %s must be left out of the build context", want)
 		}
@@ -748,7 +752,7 @@ func goModVersion() string {
 
 func mainHasVersionVar() bool {
 	b, _ := os.ReadFile("../../main.go")
-	return regexp.MustCompile(`(?m)^var version string$`).Match(b)
+	return regexp.MustCompile(`(?m)^var version, commit string$`).Match(b)
 }
 
 // compareVersions compares dotted version numbers (1.26 < 1.26.8).

@@ -18,8 +18,9 @@ type File struct{ Stages []*Stage }
 
 // Stage is one FROM and the instructions after it.
 type Stage struct {
-	From  string
-	Instr []Instruction
+	From     string // the image, ARGs substituted
+	Platform string // FROM --platform=..., as written
+	Instr    []Instruction
 }
 
 // Instruction is one instruction: its keyword in upper case and the rest.
@@ -51,11 +52,16 @@ func Parse(text string) *File {
 			k, v, _ := strings.Cut(rest, "=")
 			globals[k] = v
 		case kw == "FROM":
-			from := ""
-			if fields := strings.Fields(rest); len(fields) > 0 {
-				from = os.Expand(fields[0], func(k string) string { return globals[k] })
+			st := &Stage{}
+			for _, field := range strings.Fields(rest) {
+				if p, ok := strings.CutPrefix(field, "--platform="); ok {
+					st.Platform = p
+					continue
+				}
+				st.From = os.Expand(field, func(k string) string { return globals[k] })
+				break
 			}
-			f.Stages = append(f.Stages, &Stage{From: from})
+			f.Stages = append(f.Stages, st)
 		case len(f.Stages) > 0:
 			st := f.Stages[len(f.Stages)-1]
 			st.Instr = append(st.Instr, Instruction{kw, rest})

@@ -8,7 +8,7 @@ import (
 func TestParse(t *testing.T) {
 	f := Parse(`# syntax=docker/dockerfile:1
 ARG GO_VERSION=1.26.8
-FROM docker.io/library/golang:${GO_VERSION} AS build
+FROM --platform=$BUILDPLATFORM docker.io/library/golang:${GO_VERSION} AS build
 RUN go build \
  -o /out/x .
   # an indented comment
@@ -23,6 +23,9 @@ USER 2:2
 	}
 	if got := f.Stages[0].From; got != "docker.io/library/golang:1.26.8" {
 		t.Errorf("FROM %q: the ARG before the first FROM is not substituted", got)
+	}
+	if got := f.Stages[0].Platform; got != "$BUILDPLATFORM" {
+		t.Errorf("FROM --platform: %q", got)
 	}
 	if got := f.Stages[0].All("RUN"); !reflect.DeepEqual(got, []string{"go build  -o /out/x ."}) {
 		t.Errorf("RUN %q: the continuation line is not joined", got)

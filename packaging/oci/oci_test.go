@@ -1,9 +1,11 @@
-// Package oci checks that the hosted-mode container image can be built
-// without a container engine: it builds the static binaries, assembles an
-// OCI image equal to deploy/Dockerfile's (FROM scratch) with
-// go-containerregistry, writes it as an image tarball and checks what a
-// runtime would see. Set SENTRY_MCP_OCI_OUT to keep the tarball
-// (docker load / podman load take it).
+// Package oci checks that the container image can be built without a
+// container engine: it builds the static binaries, assembles an OCI image
+// equal to deploy/Dockerfile's final stage (FROM scratch; its COPY owners,
+// user, ports, environment, labels, health check) with go-containerregistry,
+// writes it as an OCI image layout tarball, reads that back and checks what
+// a runtime would see, then runs the image's entrypoint as the MCP
+// registry's oci package does. Set SENTRY_MCP_OCI_OUT to keep the tarball
+// (podman load and skopeo copy oci-archive: take it).
 package oci
 
 import (
@@ -16,15 +18,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/sentry-mcp/sentry-mcp/internal/dockerfile"
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
@@ -46,8 +50,9 @@ type spec struct {
 	env         []string
 	volumes     []string
 	healthcheck []string
+	hcOptions   map[string]string // HEALTHCHECK --interval=... and so on
 	labels      map[string]string
-	copies      []string // destination paths of COPY --from=build
+	copies      map[string]string // destination path of each COPY -> its --chown ("" for none)
 }
 
 // parseFinalStage reads the instructions of the last stage.
@@ -96,14 +101,31 @@ func parseFinalStage(text string) (spec, error) {
 		case "VOLUME":
 			s.volumes = jsonArray(in.Keyword, rest)
 		case "HEALTHCHECK":
-			_, c, ok := strings.Cut(rest, "CMD ")
+			opts, c, ok := strings.Cut(rest, "CMD ")
 			if !ok {
 				fail("Dockerfile: HEALTHCHECK %s: no CMD", rest)
 			}
 			s.healthcheck = append([]string{"CMD"}, jsonArray(in.Keyword, c)...)
+			s.hcOptions = map[string]string{}
+			for _, o := range strings.Fields(opts) {
+				k, v, ok := strings.Cut(strings.TrimPrefix(o, "--"), "=")
+				if !ok || !strings.HasPrefix(o, "--") {
+					fail("Dockerfile: HEALTHCHECK option %q: want --name=value", o)
+				}
+				s.hcOptions[k] = v
+			}
 		case "COPY":
 			f := strings.Fields(rest)
-			s.copies = append(s.copies, f[len(f)-1])
+			owner := ""
+			for _, x := range f {
+				if v, ok := strings.CutPrefix(x, "--chown="); ok {
+					owner = v
+				}
+			}
+			if s.copies == nil {
+				s.copies = map[string]string{}
+			}
+			s.copies[f[len(f)-1]] = owner
 		case "LABEL":
 			kv, err := dockerfile.Labels(rest)
 			if err != nil {
@@ -180,13 +202,21 @@ func TestImageFromDockerfile(t *testing.T) {
 		t.Fatalf("final stage is FROM %s; this test builds FROM scratch only", s.base)
 	}
 	for _, want := range []string{"/etc/ssl/certs/ca-certificates.crt", "/", "/data", "/tmp"} {
-		found := false
-		for _, c := range s.copies {
-			found = found || c == want
-		}
-		if !found {
+		if _, ok := s.copies[want]; !ok {
 			t.Fatalf("Dockerfile's final stage no longer copies to %s (copies %v): update this test", want, s.copies)
 		}
+	}
+	// The owners the Dockerfile gives /data and /tmp go into the layer.
+	uidOf := func(owner string) int {
+		if owner == "" {
+			return 0
+		}
+		u, _, _ := strings.Cut(owner, ":")
+		n, err := strconv.Atoi(u)
+		if err != nil {
+			t.Fatalf("Dockerfile: --chown=%s: want numeric UID:GID (scratch has no /etc/passwd)", owner)
+		}
+		return n
 	}
 
 	dir := t.TempDir()
@@ -201,12 +231,6 @@ func TestImageFromDockerfile(t *testing.T) {
 		return b
 	}
 
-	uid := 0
-	if u, _, ok := strings.Cut(s.user, ":"); ok || u != "" {
-		for _, c := range u {
-			uid = uid*10 + int(c-'0')
-		}
-	}
 	var entries []entry
 	if ca, err := os.ReadFile(caBundle); err == nil {
 		entries = append(entries, entry{name: "etc", mode: 0o755}, entry{name: "etc/ssl", mode: 0o755},
@@ -217,17 +241,18 @@ func TestImageFromDockerfile(t *testing.T) {
 	entries = append(entries,
 		entry{name: "sentry-mcp", mode: 0o755, body: read(bin)},
 		entry{name: "healthcheck", mode: 0o755, body: read(hc)},
-		entry{name: "data", mode: 0o755, uid: uid},
-		entry{name: "tmp", mode: 0o755, uid: uid},
+		entry{name: "data", mode: 0o755, uid: uidOf(s.copies["/data"])},
+		entry{name: "tmp", mode: 0o755, uid: uidOf(s.copies["/tmp"])},
 	)
 	layerBytes := layerTar(t, entries)
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerBytes)), nil
-	})
+	}, tarball.WithMediaType(types.OCILayer))
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.AppendLayers(base, layer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,29 +276,54 @@ func TestImageFromDockerfile(t *testing.T) {
 		cf.Config.Volumes[v] = struct{}{}
 	}
 	if s.healthcheck != nil {
-		cf.Config.Healthcheck = &v1.HealthConfig{Test: s.healthcheck, Interval: 10 * time.Second, Timeout: 6 * time.Second, StartPeriod: 10 * time.Second, Retries: 3}
+		hc := &v1.HealthConfig{Test: s.healthcheck}
+		for k, v := range s.hcOptions {
+			var err error
+			switch k {
+			case "interval":
+				hc.Interval, err = time.ParseDuration(v)
+			case "timeout":
+				hc.Timeout, err = time.ParseDuration(v)
+			case "start-period":
+				hc.StartPeriod, err = time.ParseDuration(v)
+			case "retries":
+				hc.Retries, err = strconv.Atoi(v)
+			default:
+				err = errors.New("not an option this test knows")
+			}
+			if err != nil {
+				t.Fatalf("Dockerfile: HEALTHCHECK --%s=%s: %v", k, v, err)
+			}
+		}
+		cf.Config.Healthcheck = hc
 	}
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	out := filepath.Join(dir, "sentry-mcp-image.tar")
+	// An OCI image layout (index.json, blobs/), as a tarball: what
+	// `podman load` and `skopeo copy oci-archive:` take.
+	out := filepath.Join(dir, "sentry-mcp-image.oci.tar")
 	if keep := os.Getenv("SENTRY_MCP_OCI_OUT"); keep != "" {
 		out = keep
 	}
-	ref, err := name.NewTag("ghcr.io/sentry-mcp/sentry-mcp:" + strings.TrimPrefix(testVer, "v"))
+	lp, err := layout.Write(filepath.Join(dir, "layout"), empty.Index)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tarball.WriteToFile(out, ref, img); err != nil {
+	tag := strings.TrimPrefix(testVer, "v")
+	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})); err != nil {
 		t.Fatal(err)
 	}
+	tarDir(t, filepath.Join(dir, "layout"), out)
 
-	// Read it back as a runtime would.
-	back, err := tarball.ImageFromPath(out, &ref)
-	if err != nil {
-		t.Fatal(err)
+	// Read it back as a runtime would: unpack, open the layout, find the tag.
+	unpacked := filepath.Join(dir, "unpacked")
+	untar(t, out, unpacked)
+	back := imageFromLayout(t, unpacked, tag)
+	if mt, err := back.MediaType(); err != nil || mt != types.OCIManifestSchema1 {
+		t.Errorf("manifest media type %q (%v), want %s", mt, err, types.OCIManifestSchema1)
 	}
 	got, err := back.ConfigFile()
 	if err != nil {
@@ -297,6 +347,8 @@ func TestImageFromDockerfile(t *testing.T) {
 	}
 	if c.Healthcheck == nil || strings.Join(c.Healthcheck.Test, " ") != "CMD /healthcheck http://127.0.0.1:8080/healthz" {
 		t.Errorf("healthcheck %+v", c.Healthcheck)
+	} else if h := c.Healthcheck; h.Interval <= 0 || h.Timeout <= 0 || h.Timeout >= h.Interval || h.Retries < 1 {
+		t.Errorf("healthcheck timings %+v: want a timeout shorter than the interval, and retries", h)
 	}
 	// The MCP registry pulls the image and accepts it only with this label.
 	if got := c.Labels["io.modelcontextprotocol.server.name"]; got != "io.github.sentry-mcp/sentry-mcp" {
@@ -340,9 +392,11 @@ func TestImageFromDockerfile(t *testing.T) {
 			t.Errorf("/%s missing or not executable: %+v", p, h)
 		}
 	}
+	// The server runs as USER and must be able to write /data and /tmp.
+	user, _, _ := strings.Cut(c.User, ":")
 	for _, p := range []string{"data", "tmp"} {
-		if h := files[p]; h == nil || h.Typeflag != tar.TypeDir || h.Uid != 65532 {
-			t.Errorf("/%s is not a directory owned by 65532: %+v", p, h)
+		if h := files[p]; h == nil || h.Typeflag != tar.TypeDir || strconv.Itoa(h.Uid) != user {
+			t.Errorf("/%s is not a directory owned by the image's user %s: %+v", p, user, h)
 		}
 	}
 	if _, err := os.Stat(caBundle); err == nil && files["etc/ssl/certs/ca-certificates.crt"] == nil {
@@ -447,4 +501,92 @@ func goarch(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// tarDir writes the files under dir into the tarball out.
+func tarDir(t *testing.T, dir, out string) {
+	t.Helper()
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	if err := tw.AddFS(os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// untar unpacks the regular files and directories of the tarball in into dir.
+func untar(t *testing.T, in, dir string) {
+	t.Helper()
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if !strings.HasPrefix(p, filepath.Clean(dir)+string(filepath.Separator)) {
+			t.Fatalf("%s: entry %q leaves the directory", in, h.Name)
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			err = os.MkdirAll(p, 0o755)
+		case tar.TypeReg:
+			if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+				var w *os.File
+				if w, err = os.Create(p); err == nil {
+					_, err = io.Copy(w, tr)
+					w.Close()
+				}
+			}
+		default:
+			t.Fatalf("%s: entry %q of type %c", in, h.Name, h.Typeflag)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// imageFromLayout opens the OCI layout at dir and returns the image tagged tag.
+func imageFromLayout(t *testing.T, dir, tag string) v1.Image {
+	t.Helper()
+	lp, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range im.Manifests {
+		if d.Annotations["org.opencontainers.image.ref.name"] == tag {
+			img, err := lp.Image(d.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return img
+		}
+	}
+	t.Fatalf("%s: no image tagged %s in index.json (%+v)", dir, tag, im.Manifests)
+	return nil
 }
