@@ -190,13 +190,14 @@ func Generate(o Options) ([]byte, error) {
 	}
 	if o.Image != "" {
 		// The image's entrypoint is sentry-mcp; "serve" replaces its default
-		// command (hosted mode) with the stdio server.
+		// command (hosted mode) with the stdio server, whose container the
+		// hosted-mode health check would call unhealthy.
 		s.Packages = append(s.Packages, pkg{
 			RegistryType:         "oci",
 			Identifier:           o.Image + ":" + version,
 			RuntimeHint:          "docker",
 			Transport:            transport{Type: "stdio"},
-			RuntimeArguments:     []argument{{Type: "named", Name: "-i"}, {Type: "named", Name: "--rm"}, {Type: "named", Name: "-e", Value: "SENTRY_ACCESS_TOKEN"}, {Type: "named", Name: "-e", Value: "SENTRY_URL"}, {Type: "named", Name: "-e", Value: "SENTRY_MCP_READ_ONLY"}, {Type: "named", Name: "-e", Value: "SENTRY_MCP_TOOLSETS"}},
+			RuntimeArguments:     []argument{{Type: "named", Name: "-i"}, {Type: "named", Name: "--rm"}, {Type: "named", Name: "--no-healthcheck"}, {Type: "named", Name: "-e", Value: "SENTRY_ACCESS_TOKEN"}, {Type: "named", Name: "-e", Value: "SENTRY_URL"}, {Type: "named", Name: "-e", Value: "SENTRY_MCP_READ_ONLY"}, {Type: "named", Name: "-e", Value: "SENTRY_MCP_TOOLSETS"}},
 			PackageArguments:     []argument{{Type: "positional", Value: "serve"}},
 			EnvironmentVariables: env,
 		})
