@@ -3,7 +3,7 @@
 // binformat checks that a file is an executable for the given GOOS/GOARCH
 // (ELF for linux, Mach-O for darwin, PE for windows, and the right machine),
 // with Go's debug/elf, debug/macho and debug/pe. scripts/release-check.sh
-// uses it when the file command is missing:
+// runs it on every cross-compiled binary:
 //
 //	go run scripts/binformat.go GOOS GOARCH FILE
 package main

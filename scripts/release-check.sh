@@ -30,8 +30,8 @@
 # compiles all six targets into Go's build cache, so that a later run only
 # links (CI runs it in the background, at low priority, during the tests).
 # The exit status is non-zero on the first failure, which is named.
-# RELEASE_CHECK_NO_FILE=1 checks the binaries with scripts/binformat.go (Go's
-# debug/elf, debug/macho, debug/pe) even where the file command exists.
+# Each binary's format is checked with scripts/binformat.go (Go's debug/elf,
+# debug/macho, debug/pe) and with file(1) unless RELEASE_CHECK_NO_FILE=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
@@ -103,10 +103,11 @@ run_host_binary() {
 }
 
 # check_format GOOS GOARCH FILE: the file is an executable for GOOS/GOARCH.
+# Both checks run: Go's reading of the headers, and file(1)'s where present.
 check_format() {
 	local os=$1 arch=$2 f=$3 desc want
+	go run scripts/binformat.go "$os" "$arch" "$f"
 	if [ -n "${RELEASE_CHECK_NO_FILE:-}" ] || ! command -v file >/dev/null 2>&1; then
-		go run scripts/binformat.go "$os" "$arch" "$f"
 		return
 	fi
 	desc=$(file -b "$f")
