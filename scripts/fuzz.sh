@@ -17,7 +17,7 @@ for target in \
 	"./tools/render FuzzLine" \
 	"./tools/render FuzzBlock" \
 	"./tools/render FuzzLink" \
-	"./hosted/authserver FuzzRedirectURI"; do
+	"./hosted/redirecturi FuzzRedirectURI"; do
 	set -- $target
 	echo "fuzz: $2 ($1) for $t"
 	out=$(go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "$t" 2>&1) && status=0 || status=$?

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sentry-mcp/sentry-mcp/auth"
+	"github.com/sentry-mcp/sentry-mcp/hosted/redirecturi"
 	"github.com/sentry-mcp/sentry-mcp/hosted/store"
 	"github.com/sentry-mcp/sentry-mcp/tools/render"
 )
@@ -61,7 +62,7 @@ func (s *Server) parseAuthorize(r *http.Request, q url.Values) (*authRequest, *a
 	if a.redirectURI == "" && len(c.redirectURIs) == 1 {
 		a.redirectURI = c.redirectURIs[0]
 	}
-	if a.redirectURI == "" || !redirectMatches(c.redirectURIs, a.redirectURI) {
+	if a.redirectURI == "" || !redirecturi.Matches(c.redirectURIs, a.redirectURI) {
 		return nil, &authError{page: "The redirect URI of this sign-in request is not one the MCP client registered, so this server will not send you there."}
 	}
 	if q.Get("response_type") != "code" {

@@ -1,4 +1,4 @@
-package authserver
+package redirecturi
 
 import (
 	"net/url"
@@ -16,7 +16,7 @@ func FuzzRedirectURI(f *testing.F) {
 		f.Add(s, "http://127.0.0.1:9/cb")
 	}
 	f.Fuzz(func(t *testing.T, reg, other string) {
-		if checkRedirectURI(reg) != "" {
+		if Check(reg) != "" {
 			return
 		}
 		u, err := url.Parse(reg)
@@ -31,10 +31,10 @@ func FuzzRedirectURI(f *testing.F) {
 				t.Fatalf("accepted plain http off loopback: %q", reg)
 			}
 		}
-		if !redirectMatches([]string{reg}, reg) {
+		if !Matches([]string{reg}, reg) {
 			t.Fatalf("%q does not match itself", reg)
 		}
-		if other == reg || !redirectMatches([]string{reg}, other) {
+		if other == reg || !Matches([]string{reg}, other) {
 			return
 		}
 		o, err := url.Parse(other)
