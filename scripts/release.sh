@@ -63,7 +63,9 @@ done
 [ "$(git rev-parse "$tag^{commit}" 2>/dev/null)" = "$(git rev-parse HEAD)" ] || fail "$tag does not point at HEAD (git tag $tag && git push origin $tag)"
 git ls-remote --exit-code --tags origin "refs/tags/$tag" >/dev/null || fail "$tag is not pushed (git push origin $tag)"
 [ -n "${GITHUB_TOKEN:-}" ] || fail "GITHUB_TOKEN is not set (GITHUB_TOKEN=\$(gh auth token) $0 $tag)"
-docker buildx inspect --bootstrap 2>/dev/null | grep -q 'linux/arm64' ||
+# (Into a variable first: grep -q ending a pipe early would fail it under pipefail.)
+builder=$(docker buildx inspect --bootstrap 2>/dev/null) || builder=
+grep -q 'linux/arm64' <<<"$builder" ||
 	fail "the docker buildx builder cannot build linux/arm64 (docker buildx create --use, then try again)"
 if [ "$from" != github ]; then
 	[ "$(jq -r .version dist/metadata.json 2>/dev/null)" = "$version" ] || fail "--from $from needs dist/ from the release of $tag"
