@@ -95,7 +95,7 @@ run_host_binary() {
 	echo "$out"
 	grep -qF -- "sentry-mcp $v " <<<"$out" || fail "$b --version does not print the snapshot version $v"
 	# The commit is HEAD's (-X main.commit={{.FullCommit}}).
-	c=$(git rev-parse --short=12 HEAD)
+	c=$(git rev-parse HEAD | cut -c1-12)
 	grep -qF -- "(commit $c)" <<<"$out" || fail "$b --version does not print the commit $c"
 	out=$("$b" demo)
 	grep -q resolve_issue <<<"$out" || fail "$b demo does not mention resolve_issue"
@@ -158,13 +158,13 @@ cross_compile() {
 # Install from source as the README says (go install), then run it.
 go_install() {
 	local gobin out
-	gobin=$(mktemp -d)
+	gobin=$PWD/dist/gobin # (in dist/: the next run's --clean removes it)
+	mkdir -p "$gobin"
 	GOBIN=$gobin go install .
 	out=$("$gobin/sentry-mcp" --version)
 	echo "$out"
 	grep -q '^sentry-mcp ' <<<"$out" || fail "go install: --version printed $out"
 	"$gobin/sentry-mcp" tools --demo --json | jq -e '.tools | length > 0' >/dev/null || fail "go install: tools --demo --json lists no tools"
-	rm -rf "$gobin"
 }
 
 # The six bundles' hashes, as GoReleaser's checksum step writes them in a

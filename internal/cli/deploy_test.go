@@ -124,6 +124,11 @@ func TestDeployChecksCatchMismatches(t *testing.T) {
 		{"Dockerfile.dockerignore", "deploy/.env\n", "", "deploy/.env"},
 		{"Dockerfile", "ARG GO_VERSION=1.26.8", "ARG GO_VERSION=1.22", "go.mod"},
 		{"Dockerfile", `"http://127.0.0.1:8080/healthz"]`, `"http://127.0.0.1:8080/status"]`, "HEALTHCHECK"},
+		{"Dockerfile", "FROM --platform=$BUILDPLATFORM ", "FROM ", "BUILDPLATFORM"},
+		{"Dockerfile", "ARG TARGETOS TARGETARCH", "ARG TARGETOS", "TARGETARCH"},
+		{"Dockerfile", "-X main.commit=${COMMIT}", "", "main.commit"},
+		{"Dockerfile", `LABEL io.modelcontextprotocol.server.name="io.github.sentry-mcp/sentry-mcp"`, `LABEL io.modelcontextprotocol.server.name="sentry-mcp"`, "io.modelcontextprotocol.server.name"},
+		{"Dockerfile.dockerignore", "dist\n", "", "dist"},
 	}
 	orig := readDeploy(t)
 	if _, problems := checkDeploy(orig); len(problems) > 0 {
@@ -210,9 +215,17 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 			bad("Dockerfile: build stage Go %s is older than go.mod's go %s", m[1], want)
 		}
 		run := strings.Join(build.All("RUN"), "\n")
-		// A multi-arch image cross-compiles on the builder's platform.
-		if build.Platform != "$BUILDPLATFORM" || !strings.Contains(run, "GOOS=$TARGETOS GOARCH=$TARGETARCH go build") {
-			bad("Dockerfile: the build stage must run on $BUILDPLATFORM and build for $TARGETOS/$TARGETARCH (platform %q)", build.Platform)
+		// A multi-arch image cross-compiles on the builder's platform; the
+		// target's ARGs are empty in a stage that does not declare them.
+		args := map[string]bool{}
+		for _, a := range build.All("ARG") {
+			for _, f := range strings.Fields(a) {
+				k, _, _ := strings.Cut(f, "=")
+				args[k] = true
+			}
+		}
+		if build.Platform != "$BUILDPLATFORM" || !strings.Contains(run, "GOOS=$TARGETOS GOARCH=$TARGETARCH go build") || !args["TARGETOS"] || !args["TARGETARCH"] {
+			bad("Dockerfile: the build stage must run on $BUILDPLATFORM, declare ARG TARGETOS TARGETARCH and build for $TARGETOS/$TARGETARCH (platform %q)", build.Platform)
 		}
 		envs := build.Env()
 		if envs["CGO_ENABLED"] != "0" {
@@ -228,6 +241,20 @@ func checkDeploy(files map[string]string) (*deployment, []string) {
 		}
 		if final.From != "scratch" && !strings.HasPrefix(final.From, "gcr.io/distroless/static") {
 			bad("Dockerfile: final stage FROM %q, want scratch or gcr.io/distroless/static", final.From)
+		}
+		// The MCP registry accepts the image only with the server's name as a label.
+		labels := map[string]string{}
+		for _, l := range final.All("LABEL") {
+			kv, err := dockerfile.Labels(l)
+			if err != nil {
+				bad("Dockerfile: %v", err)
+			}
+			for k, v := range kv {
+				labels[k] = v
+			}
+		}
+		if got := labels["io.modelcontextprotocol.server.name"]; got != "io.github.sentry-mcp/sentry-mcp" {
+			bad("Dockerfile: LABEL io.modelcontextprotocol.server.name is %q, want io.github.sentry-mcp/sentry-mcp (the registry checks it)", got)
 		}
 		copies := strings.Join(final.All("COPY"), "\n")
 		if !strings.Contains(copies, "/etc/ssl/certs/ca-certificates.crt") {

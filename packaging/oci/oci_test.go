@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,10 +157,10 @@ func goBuild(t *testing.T, out, pkg string, ldflags string) {
 }
 
 type entry struct {
-	name string
-	mode int64
-	uid  int
-	body []byte // nil for a directory
+	name     string
+	mode     int64
+	uid, gid int
+	body     []byte // nil for a directory
 }
 
 func layerTar(t *testing.T, entries []entry) []byte {
@@ -168,7 +169,7 @@ func layerTar(t *testing.T, entries []entry) []byte {
 	tw := tar.NewWriter(&b)
 	mt := time.Unix(0, 0)
 	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Mode: e.mode, Uid: e.uid, Gid: e.uid, ModTime: mt, Format: tar.FormatPAX}
+		h := &tar.Header{Name: e.name, Mode: e.mode, Uid: e.uid, Gid: e.gid, ModTime: mt, Format: tar.FormatPAX}
 		if e.body == nil {
 			h.Typeflag = tar.TypeDir
 			h.Name += "/"
@@ -190,6 +191,9 @@ func layerTar(t *testing.T, entries []entry) []byte {
 }
 
 func TestImageFromDockerfile(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("runs the image's linux binary on the host")
+	}
 	text, err := os.ReadFile(dockerfilePath)
 	if err != nil {
 		t.Fatal(err)
@@ -207,21 +211,26 @@ func TestImageFromDockerfile(t *testing.T) {
 		}
 	}
 	// The owners the Dockerfile gives /data and /tmp go into the layer.
-	uidOf := func(owner string) int {
+	owned := func(name, owner string) entry {
+		e := entry{name: name, mode: 0o755}
 		if owner == "" {
-			return 0
+			return e
 		}
-		u, _, _ := strings.Cut(owner, ":")
-		n, err := strconv.Atoi(u)
-		if err != nil {
+		u, g, ok := strings.Cut(owner, ":")
+		var err1, err2 error
+		e.uid, err1 = strconv.Atoi(u)
+		if e.gid, err2 = strconv.Atoi(g); !ok {
+			e.gid, err2 = e.uid, nil // --chown=UID: the group is the same number
+		}
+		if err1 != nil || err2 != nil {
 			t.Fatalf("Dockerfile: --chown=%s: want numeric UID:GID (scratch has no /etc/passwd)", owner)
 		}
-		return n
+		return e
 	}
 
 	dir := t.TempDir()
 	bin, hc := filepath.Join(dir, "sentry-mcp"), filepath.Join(dir, "healthcheck")
-	goBuild(t, bin, ".", "-s -w -X main.version="+testVer)
+	goBuild(t, bin, ".", "-s -w -X main.version="+testVer+" -X main.commit=0123456789ab")
 	goBuild(t, hc, "./deploy/healthcheck", "-s -w")
 	read := func(p string) []byte {
 		b, err := os.ReadFile(p)
@@ -241,8 +250,8 @@ func TestImageFromDockerfile(t *testing.T) {
 	entries = append(entries,
 		entry{name: "sentry-mcp", mode: 0o755, body: read(bin)},
 		entry{name: "healthcheck", mode: 0o755, body: read(hc)},
-		entry{name: "data", mode: 0o755, uid: uidOf(s.copies["/data"])},
-		entry{name: "tmp", mode: 0o755, uid: uidOf(s.copies["/tmp"])},
+		owned("data", s.copies["/data"]),
+		owned("tmp", s.copies["/tmp"]),
 	)
 	layerBytes := layerTar(t, entries)
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
@@ -445,6 +454,13 @@ func stdioInImage(t *testing.T, entrypoint string, c v1.Config) {
 	}
 	timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
 	defer timer.Stop()
+	exited := false
+	defer func() { // also when a check below ends the test
+		if !exited {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
 	io.WriteString(in, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"oci-test","version":"0"}}}`+"\n")
 	io.WriteString(in, `{"jsonrpc":"2.0","method":"notifications/initialized"}`+"\n")
 	io.WriteString(in, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`+"\n")
@@ -470,6 +486,7 @@ func stdioInImage(t *testing.T, entrypoint string, c v1.Config) {
 		}
 	}
 	in.Close() // stdin closed: the server exits
+	exited = true
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("serve in the image exited with %v\nstderr: %s", err, stderr.String())
 	}
