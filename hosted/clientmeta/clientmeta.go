@@ -27,6 +27,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/sentry-mcp/sentry-mcp/hosted/redirecturi"
 )
 
 // Errors returned by Fetch wrap one of these (test with errors.Is).
@@ -418,7 +420,7 @@ func parse(body []byte, id string) (*Document, error) {
 	}
 	for _, r := range w.RedirectURIs {
 		if err := checkRedirectURI(r); err != nil {
-			return nil, fmt.Errorf("redirect_uris: %q %w", excerpt(r, 200), err)
+			return nil, fmt.Errorf("redirect_uris: %q: %w", excerpt(r, 200), err)
 		}
 	}
 	d.RedirectURIs = w.RedirectURIs
@@ -454,27 +456,18 @@ func parse(body []byte, id string) (*Document, error) {
 	return d, nil
 }
 
+// checkRedirectURI: the document's own limits, then the authorization
+// server's rules for redirect URIs (hosted/redirecturi), the same for a
+// metadata document as for a registration.
 func checkRedirectURI(r string) error {
 	if r == "" || len(r) > maxClientIDLen {
 		return errors.New("is empty or too long")
 	}
-	if strings.ContainsAny(r, "#") {
-		return errors.New("must not contain a fragment")
-	}
 	if strings.IndexFunc(r, func(c rune) bool { return c <= ' ' || c == 0x7f }) >= 0 {
 		return errors.New("contains a space or control character")
 	}
-	u, err := url.Parse(r)
-	if err != nil || u.Scheme == "" {
-		return errors.New("is not an absolute URI")
-	}
-	switch u.Scheme {
-	case "javascript", "data", "vbscript", "file":
-		return fmt.Errorf("uses the %s: scheme", u.Scheme)
-	case "http", "https":
-		if u.Host == "" {
-			return errors.New("has no host")
-		}
+	if msg := redirecturi.Check(r); msg != "" {
+		return errors.New(msg)
 	}
 	return nil
 }
