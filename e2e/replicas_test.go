@@ -32,6 +32,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
+	"github.com/sentry-mcp/sentry-mcp/hosted/store/storetest"
 	"github.com/sentry-mcp/sentry-mcp/sentry/sentrytest"
 )
 
@@ -44,42 +45,17 @@ const replicaCount = 3
 // SENTRY_MCP_REQUIRE_POSTGRES=1.
 func testDatabase(t *testing.T) (string, *sql.DB) {
 	t.Helper()
-	base := os.Getenv("SENTRY_MCP_TEST_POSTGRES")
+	base := storetest.Server(t)
 	if base == "" {
-		if os.Getenv("SENTRY_MCP_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("SENTRY_MCP_REQUIRE_POSTGRES=1 but SENTRY_MCP_TEST_POSTGRES is not set (start one with scripts/postgres.sh)")
-		}
 		t.Skip("PostgreSQL tests skipped: SENTRY_MCP_TEST_POSTGRES is not set (start one with scripts/postgres.sh)")
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("SENTRY_MCP_TEST_POSTGRES is not a postgres:// URL")
-	}
-	admin, err := sql.Open("pgx", base)
+	dsn := storetest.FreshDatabase(t, base, "sentry_mcp_e2e")
+	obs, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := ctxTimeout(t, 10*time.Second)
-	name := "sentry_mcp_e2e_" + randomHex(6)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		t.Fatalf("CREATE DATABASE on SENTRY_MCP_TEST_POSTGRES: %v", err)
-	}
-	u.Path = "/" + name
-	obs, err := sql.Open("pgx", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		obs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("DROP DATABASE %s: %v", name, err)
-		}
-		admin.Close()
-	})
-	return u.String(), obs
+	t.Cleanup(func() { obs.Close() }) // before the database is dropped
+	return dsn, obs
 }
 
 // rrProxy is a reverse proxy that sends each request to the next live

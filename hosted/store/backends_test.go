@@ -3,14 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sentry-mcp/sentry-mcp/hosted/secrets"
+	"github.com/sentry-mcp/sentry-mcp/hosted/store/storetest"
 )
 
 // The store's tests are one contract suite run against each backend:
@@ -51,11 +50,8 @@ func freshSQLite(t *testing.T) string {
 // required) the test without one.
 func postgresServer(t *testing.T) string {
 	t.Helper()
-	u := os.Getenv("SENTRY_MCP_TEST_POSTGRES")
+	u := storetest.Server(t)
 	if u == "" {
-		if os.Getenv("SENTRY_MCP_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("SENTRY_MCP_REQUIRE_POSTGRES=1, but SENTRY_MCP_TEST_POSTGRES is not set (start a server with scripts/postgres.sh)")
-		}
 		t.Skip("SENTRY_MCP_TEST_POSTGRES is not set: skipping the PostgreSQL half (start a server with scripts/postgres.sh)")
 	}
 	return u
@@ -87,25 +83,7 @@ func adminDB(t *testing.T) *sql.DB {
 
 func freshPostgres(t *testing.T) string {
 	t.Helper()
-	server := postgresServer(t)
-	adm := adminDB(t)
-	name := "sentry_mcp_test_" + randomHex(6)
-	ctx := context.Background()
-	if _, err := adm.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatalf("CREATE DATABASE: %v", err)
-	}
-	t.Cleanup(func() {
-		// FORCE ends the sessions of handles a test left open (or killed).
-		if _, err := adm.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("DROP DATABASE %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatalf("SENTRY_MCP_TEST_POSTGRES: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return storetest.FreshDatabase(t, postgresServer(t), "sentry_mcp_test")
 }
 
 // openAt opens the database at dsn and closes it at the end of the test.

@@ -2,9 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sentry-mcp/sentry-mcp/auth"
+	"github.com/sentry-mcp/sentry-mcp/hosted/store/storetest"
 	"github.com/sentry-mcp/sentry-mcp/internal/dockerfile"
 )
 
@@ -907,39 +905,13 @@ func probeDeployed(t *testing.T, run deployRun, port, healthcheck string) {
 // the demo's SQLite); SENTRY_MCP_REQUIRE_POSTGRES=1 makes that a failure.
 func deployPostgres(t *testing.T) string {
 	t.Helper()
-	server := os.Getenv("SENTRY_MCP_TEST_POSTGRES")
+	server := storetest.Server(t)
 	if server == "" {
-		if os.Getenv("SENTRY_MCP_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("SENTRY_MCP_REQUIRE_POSTGRES=1, but SENTRY_MCP_TEST_POSTGRES is not set (start a server with scripts/postgres.sh)")
-		}
 		t.Log("SENTRY_MCP_TEST_POSTGRES is not set: running on SQLite instead of the files' PostgreSQL (start a server with scripts/postgres.sh)")
 		return ""
 	}
-	adm, err := sql.Open("pgx", server)
-	if err != nil {
-		t.Fatalf("SENTRY_MCP_TEST_POSTGRES: %v", err)
-	}
-	t.Cleanup(func() { adm.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "sentry_mcp_deploy_" + hex.EncodeToString(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := adm.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("CREATE DATABASE on SENTRY_MCP_TEST_POSTGRES: %v", err)
-	}
-	// Registered before the servers' cleanups, so it runs after they stop.
-	t.Cleanup(func() {
-		if _, err := adm.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("DROP DATABASE %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatalf("SENTRY_MCP_TEST_POSTGRES: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	// Created before the servers start, so it is dropped after they stop.
+	return storetest.FreshDatabase(t, server, "sentry_mcp_deploy")
 }
 
 // startDeployed runs serve with args and waits until port accepts
